@@ -1,0 +1,1 @@
+#![doc = "Deterministic simulation for Stratus (skeleton)."]

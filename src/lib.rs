@@ -1,0 +1,2 @@
+//! Stratus facade.
+pub use stratus_sim as sim;
