@@ -1,1 +1,2 @@
 #![doc = "Deterministic simulation for Stratus (skeleton)."]
+pub mod rng;
