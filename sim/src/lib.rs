@@ -1,2 +1,4 @@
 #![doc = "Deterministic simulation for Stratus (skeleton)."]
+pub mod history;
+pub mod linearizability;
 pub mod rng;
