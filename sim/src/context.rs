@@ -10,9 +10,18 @@ use crate::time::Time;
 /// One effect a node asked for while handling an event; the driver carries it out afterwards.
 #[derive(Debug)]
 pub(crate) enum Effect<M, T> {
-    Send { to: NodeId, msg: M },
-    SetTimer { id: TimerId, delay: Duration, payload: T },
-    CancelTimer { id: TimerId },
+    Send {
+        to: NodeId,
+        msg: M,
+    },
+    SetTimer {
+        id: TimerId,
+        delay: Duration,
+        payload: T,
+    },
+    CancelTimer {
+        id: TimerId,
+    },
 }
 
 /// Where history stamps come from: one counter for the whole run, so stamps from different

@@ -1,5 +1,6 @@
 //! Errors for invalid simulator configuration and use.
 
+use crate::history::HistoryError;
 use crate::node::NodeId;
 
 /// What went wrong configuring or driving a simulation.
@@ -30,6 +31,9 @@ pub enum SimError {
     /// A chaos setting that cannot be satisfied (e.g. more crashes allowed than nodes).
     #[error("invalid fault plan: {0}")]
     InvalidFaultPlan(String),
+    /// A history recorded by simulated clients is malformed (a bug in the client node).
+    #[error("malformed history: {0}")]
+    MalformedHistory(#[from] HistoryError),
     /// A live cluster's node thread panicked; its panic message is attached.
     #[error("node {node} panicked: {message}")]
     NodePanicked {

@@ -161,7 +161,9 @@ impl Chaos {
             )));
         }
         if self.weights.iter().all(|&w| w == 0) {
-            return Err(SimError::InvalidFaultPlan("all fault weights are zero".into()));
+            return Err(SimError::InvalidFaultPlan(
+                "all fault weights are zero".into(),
+            ));
         }
         let mut script = FaultScript::new();
         for &n in &self.crashable {
@@ -220,7 +222,9 @@ impl Chaos {
                         .map(NodeId)
                         .filter(|n| !cut_ids.contains(n))
                         .collect();
-                    script.events.push((t, Fault::Partition(vec![rest, cut_ids])));
+                    script
+                        .events
+                        .push((t, Fault::Partition(vec![rest, cut_ids])));
                     script.events.push((end, Fault::Heal));
                     for i in cut {
                         down_until[i] = end;
@@ -231,16 +235,36 @@ impl Chaos {
                     }
                 }
                 2 => {
-                    let others: Vec<NodeId> =
-                        (0..nodes as u32).map(NodeId).filter(|&n| n != victim).collect();
+                    let others: Vec<NodeId> = (0..nodes as u32)
+                        .map(NodeId)
+                        .filter(|&n| n != victim)
+                        .collect();
                     if let Some(&peer) = rng.choose(&others) {
-                        script.events.push((t, Fault::Block { from: victim, to: peer }));
-                        script.events.push((end, Fault::Unblock { from: victim, to: peer }));
+                        script.events.push((
+                            t,
+                            Fault::Block {
+                                from: victim,
+                                to: peer,
+                            },
+                        ));
+                        script.events.push((
+                            end,
+                            Fault::Unblock {
+                                from: victim,
+                                to: peer,
+                            },
+                        ));
                         down_until[victim_slot] = end;
                     }
                 }
                 _ => {
-                    script.events.push((t, Fault::Pause { node: victim, duration: len }));
+                    script.events.push((
+                        t,
+                        Fault::Pause {
+                            node: victim,
+                            duration: len,
+                        },
+                    ));
                     down_until[victim_slot] = t + len;
                 }
             }
@@ -268,7 +292,10 @@ mod tests {
         let script = FaultScript::new().at(Time::from_millis(1), Fault::Crash(NodeId(7)));
         assert_eq!(
             script.validate(3),
-            Err(SimError::UnknownNode { node: NodeId(7), nodes: 3 })
+            Err(SimError::UnknownNode {
+                node: NodeId(7),
+                nodes: 3
+            })
         );
     }
 

@@ -1,11 +1,11 @@
 #![doc = include_str!("../README.md")]
 
+pub mod abd;
 pub mod context;
 pub mod cost;
 pub mod error;
-pub mod history;
-pub mod abd;
 pub mod faults;
+pub mod history;
 pub mod linearizability;
 pub mod live;
 pub mod metrics;

@@ -95,7 +95,10 @@ impl<N: Node> Worker<N> {
             }
             let received = match self.timers.peek() {
                 Some(Reverse((at, _))) => self.inbox.recv_deadline(*at),
-                None => self.inbox.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                None => self
+                    .inbox
+                    .recv()
+                    .map_err(|_| RecvTimeoutError::Disconnected),
             };
             match received {
                 Ok(Envelope::Msg { from, msg }) => self.handle(Event::Message(from, msg)),

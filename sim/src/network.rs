@@ -212,7 +212,10 @@ mod tests {
             },
             ..NetConfig::default()
         };
-        assert!(matches!(inverted.validate(), Err(SimError::InvalidLatency(_))));
+        assert!(matches!(
+            inverted.validate(),
+            Err(SimError::InvalidLatency(_))
+        ));
         assert!(NetConfig::lossy().validate().is_ok());
     }
 
@@ -237,7 +240,10 @@ mod tests {
         links.partition(&[vec![NodeId(0), NodeId(1)], vec![NodeId(2)]]);
         assert!(!links.is_blocked(NodeId(0), NodeId(1)));
         assert!(links.is_blocked(NodeId(0), NodeId(2)));
-        assert!(links.is_blocked(NodeId(3), NodeId(0)), "ungrouped node is isolated");
+        assert!(
+            links.is_blocked(NodeId(3), NodeId(0)),
+            "ungrouped node is isolated"
+        );
         assert!(!links.is_blocked(NodeId(3), NodeId(3)));
         links.heal();
         assert!(!links.is_blocked(NodeId(0), NodeId(2)));

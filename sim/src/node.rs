@@ -56,7 +56,7 @@ pub trait Message: Clone + Debug + Send + 'static {
 /// State kept in `self` is volatile: a crash drops it. State written with
 /// [`Context::persist`] lives in [`Node::Durable`] and survives crashes; a restarted node
 /// reads it back in [`Node::on_start`].
-pub trait Node: Send + 'static {
+pub trait Node: Sized + Send + 'static {
     /// The messages this node exchanges.
     type Msg: Message;
     /// The payload of this node's timers.
@@ -65,17 +65,11 @@ pub trait Node: Send + 'static {
     type Durable: Clone + Debug + Default + Send + 'static;
 
     /// Called once when the node starts, and again after every restart.
-    fn on_start(&mut self, ctx: &mut Context<'_, Self>)
-    where
-        Self: Sized;
+    fn on_start(&mut self, ctx: &mut Context<'_, Self>);
 
     /// Called for each message delivered to this node.
-    fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: Self::Msg)
-    where
-        Self: Sized;
+    fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: Self::Msg);
 
     /// Called when a timer set by this node fires (cancelled timers never fire).
-    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: TimerId, payload: Self::Timer)
-    where
-        Self: Sized;
+    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: TimerId, payload: Self::Timer);
 }

@@ -78,10 +78,8 @@ pub fn try_sweep(
     default_count: u64,
     mut test: impl FnMut(u64) -> Result<(), String>,
 ) -> Result<u64, SeedFailure> {
-    let plan = SeedPlan::from_env(default_count).map_err(|message| SeedFailure {
-        seed: 0,
-        message,
-    })?;
+    let plan =
+        SeedPlan::from_env(default_count).map_err(|message| SeedFailure { seed: 0, message })?;
     let mut ran = 0;
     for seed in plan.seeds() {
         test(seed).map_err(|message| SeedFailure { seed, message })?;
@@ -131,6 +129,9 @@ mod tests {
     #[test]
     fn plans_enumerate_their_seeds() {
         assert_eq!(SeedPlan::One(5).seeds().collect::<Vec<_>>(), vec![5]);
-        assert_eq!(SeedPlan::Range(3).seeds().collect::<Vec<_>>(), vec![0, 1, 2]);
+        assert_eq!(
+            SeedPlan::Range(3).seeds().collect::<Vec<_>>(),
+            vec![0, 1, 2]
+        );
     }
 }

@@ -462,7 +462,13 @@ impl<N: Node> Sim<N> {
                 if let Some(t) = &text {
                     self.hasher.bytes(t.as_bytes());
                 }
-                self.ring.push(now, TraceEvent::Timer { node: id, detail: text });
+                self.ring.push(
+                    now,
+                    TraceEvent::Timer {
+                        node: id,
+                        detail: text,
+                    },
+                );
                 slot.metrics.timers += 1;
                 node.on_timer(&mut ctx, timer, payload);
                 self.config.cost.timer
@@ -477,7 +483,11 @@ impl<N: Node> Sim<N> {
         for effect in effects.drain(..) {
             match effect {
                 Effect::Send { to, msg } => self.route(id, to, msg, done),
-                Effect::SetTimer { id: timer, delay, payload } => {
+                Effect::SetTimer {
+                    id: timer,
+                    delay,
+                    payload,
+                } => {
                     self.slots[id.index()].live_timers.insert(timer);
                     self.push(
                         done + delay,
@@ -556,7 +566,8 @@ impl<N: Node> Sim<N> {
 
     fn apply_fault(&mut self, fault: Fault) {
         self.hasher.bytes(fault.to_string().as_bytes());
-        self.ring.push(self.now, TraceEvent::Fault(fault.to_string()));
+        self.ring
+            .push(self.now, TraceEvent::Fault(fault.to_string()));
         let now = self.now;
         match fault {
             Fault::Crash(n) => {

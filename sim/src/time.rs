@@ -106,7 +106,10 @@ mod tests {
     fn arithmetic_saturates_instead_of_overflowing() {
         assert_eq!(Time::MAX + Duration::from_secs(1), Time::MAX);
         assert_eq!(Time::ZERO - Time::from_secs(1), Duration::ZERO);
-        assert_eq!(Time::from_millis(3) - Time::from_millis(1), Duration::from_millis(2));
+        assert_eq!(
+            Time::from_millis(3) - Time::from_millis(1),
+            Duration::from_millis(2)
+        );
     }
 
     #[test]

@@ -28,20 +28,30 @@ fn correct_abd_is_linearizable_under_faults_over_1000_seeds() {
     });
     assert!(ran >= 1, "no seed ran");
     // The sweep must really have been under fire, not a healthy network.
-    assert!(faults_seen >= ran as usize, "too few faults: {faults_seen} over {ran} seeds");
+    assert!(
+        faults_seen >= ran as usize,
+        "too few faults: {faults_seen} over {ran} seeds"
+    );
 }
 
 #[test]
 fn broken_abd_is_caught_and_its_seed_replays() {
     let failure = find_failure(1000, |seed| {
-        AbdScenario::faulty(seed).broken().run().map_err(|e| e.to_string())?.check()
+        AbdScenario::faulty(seed)
+            .broken()
+            .run()
+            .map_err(|e| e.to_string())?
+            .check()
     })
     .expect("the checker must catch reads without write-back within 1000 seeds");
     assert!(failure.message.contains("not linearizable"), "{failure}");
     // Replaying the seed gives the same history and the same verdict.
     let first = AbdScenario::faulty(failure.seed).broken().run().unwrap();
     let again = AbdScenario::faulty(failure.seed).broken().run().unwrap();
-    assert_eq!(format!("{:?}", first.history), format!("{:?}", again.history));
+    assert_eq!(
+        format!("{:?}", first.history),
+        format!("{:?}", again.history)
+    );
     assert_eq!(first.trace_hash, again.trace_hash);
     assert!(!first.verdict.is_linearizable());
     eprintln!("broken ABD caught at seed {}", failure.seed);

@@ -83,7 +83,10 @@ fn sim(net: NetConfig) -> Sim<Probe> {
 }
 
 fn pongs(p: &Probe) -> usize {
-    p.log.iter().filter(|(_, _, m)| matches!(m, Msg::Pong(_))).count()
+    p.log
+        .iter()
+        .filter(|(_, _, m)| matches!(m, Msg::Pong(_)))
+        .count()
 }
 
 #[test]
@@ -99,14 +102,20 @@ fn a_crash_loses_volatile_state_and_keeps_durable_state() {
     assert_eq!(*s.durable(server).unwrap(), 2);
     assert_eq!(pongs(s.node(client).unwrap()), 2);
 
-    s.schedule_fault(Time::from_millis(10), Fault::Crash(server)).unwrap();
-    s.schedule_fault(Time::from_millis(20), Fault::Restart(server)).unwrap();
+    s.schedule_fault(Time::from_millis(10), Fault::Crash(server))
+        .unwrap();
+    s.schedule_fault(Time::from_millis(20), Fault::Restart(server))
+        .unwrap();
     s.run_until(Time::from_millis(15)).unwrap();
     assert!(!s.is_up(server));
     s.run_until(Time::from_millis(30)).unwrap();
     let restarted = s.node(server).unwrap();
     assert!(restarted.log.is_empty(), "volatile log must be lost");
-    assert_eq!(restarted.starts_seen_durable, vec![2], "durable count survives");
+    assert_eq!(
+        restarted.starts_seen_durable,
+        vec![2],
+        "durable count survives"
+    );
     assert_eq!(s.metrics(server).unwrap().crashes, 1);
 }
 
@@ -137,7 +146,8 @@ fn one_way_partitions_cut_one_direction_only() {
         pings_at_start: vec![(a, 2)],
         ..Probe::default()
     });
-    s.schedule_fault(Time::ZERO, Fault::Block { from: a, to: b }).unwrap();
+    s.schedule_fault(Time::ZERO, Fault::Block { from: a, to: b })
+        .unwrap();
     s.run_until(Time::from_millis(10)).unwrap();
     // a → b is cut: b never sees a's ping. b → a works, but a's pong back is cut too.
     assert!(s.node(b).unwrap().log.is_empty());
@@ -156,11 +166,18 @@ fn symmetric_partitions_heal() {
         ..Probe::default()
     });
     let script = FaultScript::new()
-        .at(Time::ZERO, Fault::Partition(vec![vec![server], vec![client]]))
+        .at(
+            Time::ZERO,
+            Fault::Partition(vec![vec![server], vec![client]]),
+        )
         .at(Time::from_millis(5), Fault::Heal);
     s.apply_script(&script).unwrap();
     s.run_until(Time::from_millis(20)).unwrap();
-    assert_eq!(pongs(s.node(client).unwrap()), 0, "the ping was sent during the cut");
+    assert_eq!(
+        pongs(s.node(client).unwrap()),
+        0,
+        "the ping was sent during the cut"
+    );
     assert_eq!(s.fault_script().events.len(), 2);
 }
 
@@ -173,7 +190,14 @@ fn a_message_in_flight_when_the_link_is_cut_is_lost() {
         ..Probe::default()
     });
     // The ping departs at 0 and would arrive at 1 ms; the cut starts at 0.5 ms.
-    s.schedule_fault(Time::from_micros(500), Fault::Block { from: client, to: server }).unwrap();
+    s.schedule_fault(
+        Time::from_micros(500),
+        Fault::Block {
+            from: client,
+            to: server,
+        },
+    )
+    .unwrap();
     s.run_until(Time::from_millis(10)).unwrap();
     assert!(s.node(server).unwrap().log.is_empty());
 }
@@ -299,7 +323,10 @@ fn reordering_lets_later_messages_overtake() {
         .filter_map(|(_, _, m)| if let Msg::Ping(n) = m { Some(*n) } else { None })
         .collect();
     assert_eq!(order.len(), 50);
-    assert!(order.windows(2).any(|w| w[0] > w[1]), "expected some reordering: {order:?}");
+    assert!(
+        order.windows(2).any(|w| w[0] > w[1]),
+        "expected some reordering: {order:?}"
+    );
 }
 
 #[test]
@@ -315,10 +342,14 @@ fn cancelled_timers_and_timers_from_before_a_crash_never_fire() {
 
     // Crash at 11 ms with timers armed by the restart at 10 ms due at 15 ms: they must not
     // fire after the second restart at 12 ms (whose own timers are due at 17 ms).
-    s.schedule_fault(Time::from_millis(10), Fault::Crash(n)).unwrap();
-    s.schedule_fault(Time::from_millis(10), Fault::Restart(n)).unwrap();
-    s.schedule_fault(Time::from_millis(11), Fault::Crash(n)).unwrap();
-    s.schedule_fault(Time::from_millis(12), Fault::Restart(n)).unwrap();
+    s.schedule_fault(Time::from_millis(10), Fault::Crash(n))
+        .unwrap();
+    s.schedule_fault(Time::from_millis(10), Fault::Restart(n))
+        .unwrap();
+    s.schedule_fault(Time::from_millis(11), Fault::Crash(n))
+        .unwrap();
+    s.schedule_fault(Time::from_millis(12), Fault::Restart(n))
+        .unwrap();
     s.run_until(Time::from_millis(16)).unwrap();
     assert!(s.node(n).unwrap().fired.is_empty());
     s.run_until(Time::from_millis(20)).unwrap();
@@ -360,21 +391,32 @@ fn bad_configuration_gets_typed_errors() {
         node: NodeId(5),
         nodes: 1,
     };
-    assert_eq!(s.schedule_fault(Time::ZERO, Fault::Crash(NodeId(5))), Err(unknown.clone()));
+    assert_eq!(
+        s.schedule_fault(Time::ZERO, Fault::Crash(NodeId(5))),
+        Err(unknown.clone())
+    );
     assert_eq!(s.inject(NodeId(5), Msg::Ping(0)), Err(unknown.clone()));
-    let script = FaultScript::new()
-        .at(Time::ZERO, Fault::Heal)
-        .at(Time::ZERO, Fault::Partition(vec![vec![NodeId(0)], vec![NodeId(5)]]));
+    let script = FaultScript::new().at(Time::ZERO, Fault::Heal).at(
+        Time::ZERO,
+        Fault::Partition(vec![vec![NodeId(0)], vec![NodeId(5)]]),
+    );
     assert_eq!(s.apply_script(&script), Err(unknown.clone()));
-    assert!(s.fault_script().events.is_empty(), "a rejected script schedules nothing");
+    assert!(
+        s.fault_script().events.is_empty(),
+        "a rejected script schedules nothing"
+    );
     assert_eq!(s.run_until_halted(&[NodeId(5)], Time::MAX), Err(unknown));
 }
 
 #[test]
 fn detailed_traces_are_deterministic_and_show_recent_events() {
     let run = |seed| {
-        let mut s: Sim<Probe> =
-            Sim::new(SimConfig::new(seed).net(NetConfig::lossy()).trace_detail(true)).unwrap();
+        let mut s: Sim<Probe> = Sim::new(
+            SimConfig::new(seed)
+                .net(NetConfig::lossy())
+                .trace_detail(true),
+        )
+        .unwrap();
         let server = s.add_node(|_| Probe::default());
         s.add_node(move |_| Probe {
             pings_at_start: (0..20).map(|i| (server, i)).collect(),

@@ -2,14 +2,16 @@
 
 use std::time::Duration;
 
+use super::AbdNode;
 use super::client::{Client, ClientConfig};
 use super::replica::Replica;
-use super::AbdNode;
 use crate::cost::CostModel;
 use crate::error::SimError;
 use crate::faults::{Chaos, FaultScript};
 use crate::history::History;
-use crate::linearizability::{RegisterInput, RegisterModel, RegisterOutput, Verdict, check_partitioned};
+use crate::linearizability::{
+    RegisterInput, RegisterModel, RegisterOutput, Verdict, check_partitioned,
+};
 use crate::metrics::MetricsReport;
 use crate::network::NetConfig;
 use crate::node::NodeId;
@@ -92,7 +94,9 @@ impl AbdScenario {
                 write_back: self.write_back,
                 ..ClientConfig::new(replicas.clone())
             };
-            clients.push(sim.add_node(move |_| AbdNode::Client(Box::new(Client::new(config.clone())))));
+            clients.push(
+                sim.add_node(move |_| AbdNode::Client(Box::new(Client::new(config.clone())))),
+            );
         }
         let script = if self.chaos {
             let minority = (self.replicas - 1) / 2;
@@ -115,8 +119,8 @@ impl AbdScenario {
                 completed += client.completed();
             }
         }
-        let verdict = check_partitioned(&RegisterModel::<u64>::new(), &history, RegisterInput::key)
-            .map_err(|e| SimError::InvalidFaultPlan(format!("malformed history: {e}")))?;
+        let verdict =
+            check_partitioned(&RegisterModel::<u64>::new(), &history, RegisterInput::key)?;
         Ok(AbdOutcome {
             seed: self.seed,
             all_done: outcome == RunOutcome::Done,
@@ -164,7 +168,11 @@ impl AbdOutcome {
     /// Completed operations per virtual second.
     pub fn throughput(&self) -> f64 {
         let secs = self.elapsed.as_secs_f64();
-        if secs == 0.0 { 0.0 } else { self.completed as f64 / secs }
+        if secs == 0.0 {
+            0.0
+        } else {
+            self.completed as f64 / secs
+        }
     }
 
     /// `Ok` if the history is linearizable and every client finished; otherwise a report

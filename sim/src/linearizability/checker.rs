@@ -59,7 +59,11 @@ pub struct Counterexample {
 
 impl fmt::Display for Counterexample {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "history is not linearizable (partition {})", self.partition)?;
+        writeln!(
+            f,
+            "history is not linearizable (partition {})",
+            self.partition
+        )?;
         writeln!(f, "operations ({}):", self.operations.len())?;
         for line in &self.operations {
             writeln!(f, "  {line}")?;
