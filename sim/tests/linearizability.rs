@@ -57,7 +57,10 @@ fn read_after_completed_write_must_not_see_old_value() {
     assert_eq!(cx.operations.len(), 2);
     assert_eq!(cx.longest_linearized, vec![OpId(0)]);
     let text = cx.to_string();
-    assert!(text.contains("op#1 client 1 [2, 3] Read { key: 0 } -> Read(None)"), "{text}");
+    assert!(
+        text.contains("op#1 client 1 [2, 3] Read { key: 0 } -> Read(None)"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -274,7 +277,11 @@ fn brute_force<M: Model>(model: &M, ops: &[Operation<M::Input, M::Output>]) -> b
         done: &mut [bool],
         state: &M::State,
     ) -> bool {
-        if ops.iter().zip(done.iter()).all(|(op, &d)| d || op.ret.is_none()) {
+        if ops
+            .iter()
+            .zip(done.iter())
+            .all(|(op, &d)| d || op.ret.is_none())
+        {
             return true;
         }
         for i in 0..ops.len() {
@@ -379,7 +386,10 @@ fn checker_agrees_with_brute_force_on_random_small_histories() {
         verdicts[usize::from(expected)] += 1;
     }
     // The comparison is only meaningful if both verdicts are well represented.
-    assert!(verdicts[0] > 300 && verdicts[1] > 300, "verdicts {verdicts:?}");
+    assert!(
+        verdicts[0] > 300 && verdicts[1] > 300,
+        "verdicts {verdicts:?}"
+    );
 }
 
 // ---------------------------------------------------------------- partitioning
@@ -402,7 +412,10 @@ fn partitioned_check_reports_the_failing_key() {
     assert!(cx.to_string().contains("partition 1"));
 
     let whole = check(&KvModel::new(), &h).unwrap();
-    assert_eq!(whole.counterexample().map(|c| c.partition.as_str()), Some("all"));
+    assert_eq!(
+        whole.counterexample().map(|c| c.partition.as_str()),
+        Some("all")
+    );
 
     // Without the bad read everything passes, partitioned or not.
     let ok_events: Vec<_> = h.events()[..h.len() - 4].to_vec();
@@ -410,7 +423,11 @@ fn partitioned_check_reports_the_failing_key() {
     for e in ok_events {
         ok.push(e);
     }
-    assert!(check_partitioned(&RegisterModel::new(), &ok, In::key).unwrap().is_linearizable());
+    assert!(
+        check_partitioned(&RegisterModel::new(), &ok, In::key)
+            .unwrap()
+            .is_linearizable()
+    );
     assert!(check(&KvModel::new(), &ok).unwrap().is_linearizable());
 }
 

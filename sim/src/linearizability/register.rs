@@ -77,7 +77,9 @@ impl<V: Clone + Eq + Hash + Debug> Model for RegisterModel<V> {
             (RegisterInput::Read { .. }, RegisterOutput::Read(seen)) => {
                 (seen == state).then(|| state.clone())
             }
-            (RegisterInput::Write { value, .. }, RegisterOutput::WriteOk) => Some(Some(value.clone())),
+            (RegisterInput::Write { value, .. }, RegisterOutput::WriteOk) => {
+                Some(Some(value.clone()))
+            }
             // An answer of the wrong kind is something no correct register produces.
             _ => None,
         }
@@ -99,7 +101,10 @@ mod tests {
     fn read_must_match_state() {
         let m = RegisterModel::<u32>::new();
         let read = RegisterInput::Read { key: 0 };
-        assert_eq!(m.step(&None, &read, &RegisterOutput::Read(None)), Some(None));
+        assert_eq!(
+            m.step(&None, &read, &RegisterOutput::Read(None)),
+            Some(None)
+        );
         assert_eq!(m.step(&Some(1), &read, &RegisterOutput::Read(None)), None);
         assert_eq!(
             m.step(&Some(1), &read, &RegisterOutput::Read(Some(1))),
@@ -111,10 +116,17 @@ mod tests {
     fn write_sets_state_and_mismatched_output_is_illegal() {
         let m = RegisterModel::<u32>::new();
         let write = RegisterInput::Write { key: 0, value: 7 };
-        assert_eq!(m.step(&None, &write, &RegisterOutput::WriteOk), Some(Some(7)));
+        assert_eq!(
+            m.step(&None, &write, &RegisterOutput::WriteOk),
+            Some(Some(7))
+        );
         assert_eq!(m.step(&None, &write, &RegisterOutput::Read(None)), None);
         assert_eq!(
-            m.step(&None, &RegisterInput::Read { key: 0 }, &RegisterOutput::WriteOk),
+            m.step(
+                &None,
+                &RegisterInput::Read { key: 0 },
+                &RegisterOutput::WriteOk
+            ),
             None
         );
         assert_eq!(m.step_pending(&Some(1), &write), vec![Some(7)]);
