@@ -146,7 +146,7 @@ where
 {
     // Validate the whole history first: per-client sequencing is a cross-partition property.
     let ops = history.operations()?;
-    let mut partitions: BTreeMap<K, Vec<Operation<M::Input, M::Output>>> = BTreeMap::new();
+    let mut partitions: BTreeMap<K, Vec<ModelOp<M>>> = BTreeMap::new();
     for op in ops {
         partitions.entry(key_of(&op.input)).or_default().push(op);
     }
@@ -161,6 +161,9 @@ where
     }
     Ok(Verdict::Linearizable)
 }
+
+/// An operation as the model sees it.
+type ModelOp<M> = Operation<<M as Model>::Input, <M as Model>::Output>;
 
 /// A linearization decision the search may have to undo.
 struct Frame<S> {
@@ -177,7 +180,7 @@ struct Frame<S> {
 /// The mutable state of one search over one set of operations.
 struct Search<'a, M: Model> {
     model: &'a M,
-    ops: &'a [Operation<M::Input, M::Output>],
+    ops: &'a [ModelOp<M>],
     list: EntryList,
     state: M::State,
     linearized: Bitset,
@@ -190,7 +193,7 @@ struct Search<'a, M: Model> {
 }
 
 /// Runs the search; on failure returns the deepest partial linearization reached.
-fn search<M: Model>(model: &M, ops: &[Operation<M::Input, M::Output>]) -> Result<(), Vec<OpId>> {
+fn search<M: Model>(model: &M, ops: &[ModelOp<M>]) -> Result<(), Vec<OpId>> {
     let mut s = Search {
         model,
         ops,
