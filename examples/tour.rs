@@ -10,11 +10,10 @@
 
 use std::time::{Duration, Instant};
 
-use stratus::sim::abd::{AbdNode, AbdScenario, Client, ClientConfig, Replica};
-use stratus::sim::history::History;
+use stratus::sim::abd::{AbdScenario, ClientConfig, deployment, merged_history};
 use stratus::sim::linearizability::{RegisterInput, RegisterModel, check_partitioned};
 use stratus::sim::seeds::{SeedPlan, find_failure};
-use stratus::sim::{CostModel, LiveCluster, NodeId};
+use stratus::sim::{CostModel, LiveCluster};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let seed = match SeedPlan::from_env(1)? {
@@ -115,28 +114,15 @@ fn sim_section(seed: u64) -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // The very same node code on OS threads, real channels and real timers.
-    let replicas: Vec<NodeId> = (0..5).map(NodeId).collect();
-    let mut nodes: Vec<AbdNode> = replicas.iter().map(|_| AbdNode::Replica(Replica)).collect();
-    let clients: Vec<NodeId> = (5..9).map(NodeId).collect();
-    for _ in &clients {
-        let config = ClientConfig {
-            ops: 2000,
-            think: Duration::ZERO,
-            ..ClientConfig::new(replicas.clone())
-        };
-        nodes.push(AbdNode::Client(Box::new(Client::new(config))));
-    }
+    let (nodes, clients) = deployment(5, 4, |replicas| ClientConfig {
+        ops: 2000,
+        think: Duration::ZERO,
+        ..ClientConfig::new(replicas)
+    });
     let cluster = LiveCluster::start(seed, nodes)?;
     let finished = cluster.wait_halted(&clients, Duration::from_secs(60));
     let report = cluster.shutdown()?;
-    let mut history = History::new();
-    let mut done = 0;
-    for node in &report.nodes {
-        if let Some(c) = node.as_client() {
-            done += c.completed();
-            history.extend(c.history().clone());
-        }
-    }
+    let (history, done) = merged_history(&report.nodes);
     let verdict = check_partitioned(&RegisterModel::<u64>::new(), &history, RegisterInput::key)?;
     println!(
         "live driver: {done} ops on 9 threads in {:.0} ms ({:.0} ops/s wall clock), finished: {finished}, linearizable: {}\n",

@@ -1,11 +1,10 @@
 //! ABD on the simulator: the correct register is linearizable under faults over many seeds,
 //! the broken one (reads without write-back) is caught, and seeds replay exactly.
 
-use stratus_sim::abd::{AbdNode, AbdScenario, Client, ClientConfig, Replica};
-use stratus_sim::history::History;
+use stratus_sim::LiveCluster;
+use stratus_sim::abd::{AbdScenario, ClientConfig, deployment, merged_history};
 use stratus_sim::linearizability::{RegisterInput, RegisterModel, check_partitioned};
 use stratus_sim::seeds::{find_failure, sweep};
-use stratus_sim::{LiveCluster, NodeId};
 
 #[test]
 fn same_seed_same_trace_hash_and_history() {
@@ -59,29 +58,18 @@ fn broken_abd_is_caught_and_its_seed_replays() {
 
 #[test]
 fn abd_runs_unchanged_on_the_live_thread_driver() {
-    let replicas: Vec<NodeId> = (0..3).map(NodeId).collect();
-    let mut nodes: Vec<AbdNode> = replicas.iter().map(|_| AbdNode::Replica(Replica)).collect();
-    let clients: Vec<NodeId> = (3..6).map(NodeId).collect();
-    for _ in &clients {
-        let config = ClientConfig {
-            ops: 30,
-            ..ClientConfig::new(replicas.clone())
-        };
-        nodes.push(AbdNode::Client(Box::new(Client::new(config))));
-    }
+    let (nodes, clients) = deployment(3, 3, |replicas| ClientConfig {
+        ops: 30,
+        ..ClientConfig::new(replicas)
+    });
     let cluster = LiveCluster::start(1, nodes).unwrap();
     assert!(
         cluster.wait_halted(&clients, std::time::Duration::from_secs(30)),
         "live clients did not finish"
     );
     let report = cluster.shutdown().unwrap();
-    let mut history = History::new();
-    for node in &report.nodes {
-        if let Some(c) = node.as_client() {
-            assert_eq!(c.completed(), 30);
-            history.extend(c.history().clone());
-        }
-    }
+    let (history, completed) = merged_history(&report.nodes);
+    assert_eq!(completed, 90);
     let verdict =
         check_partitioned(&RegisterModel::<u64>::new(), &history, RegisterInput::key).unwrap();
     assert!(verdict.is_linearizable(), "{verdict:?}");

@@ -26,7 +26,46 @@ pub use replica::{Replica, ReplicaStore};
 pub use scenario::{AbdOutcome, AbdScenario};
 
 use crate::context::Context;
+use crate::history::History;
+use crate::linearizability::{RegisterInput, RegisterOutput};
 use crate::node::{Node, NodeId, TimerId};
+
+/// Nodes for a deployment outside the simulator (e.g. [`crate::LiveCluster`]): replicas get
+/// ids `0..replicas`, then `clients` clients configured by `client` (given the replica ids).
+/// Returns the nodes in id order and the client ids.
+pub fn deployment(
+    replicas: usize,
+    clients: usize,
+    client: impl Fn(Vec<NodeId>) -> ClientConfig,
+) -> (Vec<AbdNode>, Vec<NodeId>) {
+    let replica_ids: Vec<NodeId> = (0..replicas as u32).map(NodeId).collect();
+    let mut nodes: Vec<AbdNode> = replica_ids
+        .iter()
+        .map(|_| AbdNode::Replica(Replica))
+        .collect();
+    let client_ids = (replicas..replicas + clients)
+        .map(|i| NodeId(i as u32))
+        .collect();
+    for _ in 0..clients {
+        nodes.push(AbdNode::Client(Box::new(Client::new(client(
+            replica_ids.clone(),
+        )))));
+    }
+    (nodes, client_ids)
+}
+
+/// The clients' histories among `nodes` merged into one, and how many operations completed.
+pub fn merged_history<'a>(
+    nodes: impl IntoIterator<Item = &'a AbdNode>,
+) -> (History<RegisterInput<u64>, RegisterOutput<u64>>, u64) {
+    let mut history = History::new();
+    let mut completed = 0;
+    for client in nodes.into_iter().filter_map(AbdNode::as_client) {
+        history.extend(client.history().clone());
+        completed += client.completed();
+    }
+    (history, completed)
+}
 
 /// Either role of an ABD deployment, so one simulation can hold both.
 #[derive(Debug)]

@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use super::AbdNode;
 use super::client::{Client, ClientConfig};
 use super::replica::Replica;
+use super::{AbdNode, merged_history};
 use crate::cost::CostModel;
 use crate::error::SimError;
 use crate::faults::{Chaos, FaultScript};
@@ -111,14 +111,7 @@ impl AbdScenario {
     pub fn run(&self) -> Result<AbdOutcome, SimError> {
         let (mut sim, clients, faults) = self.build()?;
         let outcome = sim.run_until_halted(&clients, self.deadline)?;
-        let mut history = History::new();
-        let mut completed = 0;
-        for &c in &clients {
-            if let Some(client) = sim.node(c).and_then(AbdNode::as_client) {
-                history.extend(client.history().clone());
-                completed += client.completed();
-            }
-        }
+        let (history, completed) = merged_history(clients.iter().filter_map(|&c| sim.node(c)));
         let verdict =
             check_partitioned(&RegisterModel::<u64>::new(), &history, RegisterInput::key)?;
         Ok(AbdOutcome {
