@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 use crate::merge::{IsBot, LatticeFrom, Merge};
 use crate::vector_clock::VectorClock;
 
+/// A clock's entries: a total order used only to store versions canonically.
+type ClockKey = Vec<(u64, u64)>;
+
 /// The causally maximal versions of one key: each version is a vector clock with the values
 /// written at it; versions dominated by another are discarded on merge, concurrent ones kept.
 ///
@@ -18,7 +21,7 @@ use crate::vector_clock::VectorClock;
 /// merged clock and the set of concurrent values.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SingleKeyCausal<T: Ord> {
-    versions: BTreeMap<Vec<(u64, u64)>, (VectorClock, BTreeSet<T>)>,
+    versions: BTreeMap<ClockKey, (VectorClock, BTreeSet<T>)>,
 }
 
 impl<T: Ord> Default for SingleKeyCausal<T> {
