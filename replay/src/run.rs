@@ -971,7 +971,9 @@ impl<I: Iterator> Iterator for LoopIter<'_, I> {
 impl<I> Drop for LoopIter<'_, I> {
     fn drop(&mut self) {
         if self.open {
-            self.run.close_iteration(self.main);
+            // Left mid-iteration (`?`, `break`, panic): the iteration is not marked complete,
+            // so resume redoes it and replay does not count on it.
+            self.run.st.borrow_mut().frames.pop();
         }
         if self.main && !self.finished {
             self.run.end_main();
