@@ -280,39 +280,78 @@ pub struct Hindsight {
     pub inner: bool,
 }
 
+/// The demo's hyper-parameters (each an [`Run::arg`] in the instrumented program).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TrainArgs {
+    /// Passes over the training rows.
+    pub epochs: u32,
+    /// SGD learning rate.
+    pub lr: f32,
+    /// Minibatch size.
+    pub batch: usize,
+    /// Hidden units.
+    pub hidden: usize,
+    /// Seed of initial weights and shuffling.
+    pub seed: u64,
+}
+
+impl Default for TrainArgs {
+    fn default() -> Self {
+        TrainArgs {
+            epochs: 6,
+            lr: 0.1,
+            batch: 64,
+            hidden: 16,
+            seed: 7,
+        }
+    }
+}
+
+impl TrainArgs {
+    fn from_run(run: &Run) -> Result<TrainArgs> {
+        let d = TrainArgs::default();
+        Ok(TrainArgs {
+            epochs: run.arg("epochs", d.epochs)?,
+            lr: run.arg("lr", d.lr)?,
+            batch: run.arg("batch", d.batch)?,
+            hidden: run.arg("hidden", d.hidden)?,
+            seed: run.arg("seed", d.seed)?,
+        })
+    }
+
+    fn check(&self, data: &Dataset) -> Result<usize> {
+        if self.batch == 0 || self.hidden == 0 || data.len() < 10 {
+            return Err(ReplayError::InvalidData(
+                "batch and hidden must be positive, data at least 10 rows".into(),
+            ));
+        }
+        // The last tenth is held out for validation.
+        Ok(data.len() - data.len() / 10)
+    }
+
+    fn initial_state(&self, data: &Dataset) -> TrainState {
+        let mut rng = SplitMix(self.seed);
+        let model = Mlp::new(data.d, self.hidden, &mut rng);
+        TrainState {
+            model,
+            rng,
+            steps: 0,
+        }
+    }
+}
+
 /// The demo training program: `epochs` epochs of minibatch SGD over `data`, the epoch's
 /// work in the skip block `train`, the held-out loss logged per epoch (`val_loss`).
 /// Returns the final state.
 pub fn train(run: &Run, data: &Dataset, hindsight: Hindsight) -> Result<TrainState> {
-    let epochs: u32 = run.arg("epochs", 6)?;
-    let lr: f32 = run.arg("lr", 0.1)?;
-    let batch: usize = run.arg("batch", 64)?;
-    let hidden: usize = run.arg("hidden", 16)?;
-    let seed: u64 = run.arg("seed", 7)?;
-    if batch == 0 || hidden == 0 || data.len() < 10 {
-        return Err(ReplayError::InvalidData(
-            "batch and hidden must be positive, data at least 10 rows".into(),
-        ));
-    }
-    // The last tenth is held out for validation.
-    let n_train = data.len() - data.len() / 10;
-    let mut rng = SplitMix(seed);
-    let model = Mlp::new(data.d, hidden, &mut rng);
-    let mut state = TrainState {
-        model,
-        rng,
-        steps: 0,
-    };
-    for _epoch in run.loop_over("epoch", 0..epochs) {
+    let args = TrainArgs::from_run(run)?;
+    let n_train = args.check(data)?;
+    let mut state = args.initial_state(data);
+    for _epoch in run.loop_over("epoch", 0..args.epochs) {
         run.skip_block("train", &mut state, |s| {
-            let mut order: Vec<u32> = (0..n_train as u32).collect();
-            for i in (1..order.len()).rev() {
-                let j = (s.rng.next_u64() % (i as u64 + 1)) as usize;
-                order.swap(i, j);
-            }
-            for chunk in run.loop_over("step", order.chunks(batch)) {
-                let (_loss, grad_norm) = s.model.sgd_step(data, chunk, lr);
-                s.steps += 1;
+            let order = shuffled(s, n_train);
+            for chunk in run.loop_over("step", order.chunks(args.batch)) {
+                let grad_norm = step(s, data, chunk, &args);
                 if hindsight.inner && s.steps % 25 == 0 {
                     run.log("grad_norm", &grad_norm)?;
                 }
@@ -326,4 +365,35 @@ pub fn train(run: &Run, data: &Dataset, hindsight: Hindsight) -> Result<TrainSta
     }
     run.log("final_steps", &state.steps)?;
     Ok(state)
+}
+
+/// The same computation as [`train`] with no recording at all: the overhead baseline.
+/// Returns the final state and the per-epoch validation losses.
+pub fn train_unrecorded(data: &Dataset, args: &TrainArgs) -> Result<(TrainState, Vec<f64>)> {
+    let n_train = args.check(data)?;
+    let mut state = args.initial_state(data);
+    let mut losses = Vec::new();
+    for _epoch in 0..args.epochs {
+        let order = shuffled(&mut state, n_train);
+        for chunk in order.chunks(args.batch) {
+            step(&mut state, data, chunk, args);
+        }
+        losses.push(state.model.loss(data, n_train..data.len()));
+    }
+    Ok((state, losses))
+}
+
+fn shuffled(s: &mut TrainState, n_train: usize) -> Vec<u32> {
+    let mut order: Vec<u32> = (0..n_train as u32).collect();
+    for i in (1..order.len()).rev() {
+        let j = (s.rng.next_u64() % (i as u64 + 1)) as usize;
+        order.swap(i, j);
+    }
+    order
+}
+
+fn step(s: &mut TrainState, data: &Dataset, batch: &[u32], args: &TrainArgs) -> f64 {
+    let (_loss, grad_norm) = s.model.sgd_step(data, batch, args.lr);
+    s.steps += 1;
+    grad_norm
 }

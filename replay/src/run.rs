@@ -3,6 +3,7 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use rusqlite::params;
@@ -65,11 +66,11 @@ impl Window {
     }
 }
 
+/// One open loop iteration. Cheap to push and pop (no allocation): the loop position text
+/// is built only when something is written there.
 struct Frame {
-    name: String,
+    name: Rc<str>,
     iteration: i64,
-    path: String,
-    parent: Option<String>,
     /// Whether its `loops` row was written. Inner-loop rows are written lazily, on the first
     /// log inside them, so a tight inner loop costs no database row per iteration.
     announced: bool,
@@ -437,10 +438,7 @@ impl Run {
         st.seq += 1;
         let msg = Msg::Log {
             seq: st.seq,
-            path: st
-                .frames
-                .last()
-                .map_or_else(String::new, |f| f.path.clone()),
+            path: path_of(&st.frames),
             main: st.main,
             block: st.in_block.clone(),
             name: name.to_string(),
@@ -463,7 +461,7 @@ impl Run {
         LoopIter {
             run: self,
             inner: iter.into_iter(),
-            name: name.to_string(),
+            name: Rc::from(name),
             next_index: 0,
             open: false,
             main,
@@ -471,13 +469,8 @@ impl Run {
         }
     }
 
-    fn open_iteration(&self, name: &str, i: i64, main: bool, phase: Phase) {
+    fn open_iteration(&self, name: &Rc<str>, i: i64, main: bool, phase: Phase) {
         let mut st = self.st.borrow_mut();
-        let parent = st.frames.last().map(|f| f.path.clone());
-        let path = match &parent {
-            Some(p) => format!("{p}/{name}={i}"),
-            None => format!("{name}={i}"),
-        };
         if main {
             st.main = i;
             st.phase = Some(phase);
@@ -489,10 +482,8 @@ impl Run {
             }
         }
         st.frames.push(Frame {
-            name: name.to_string(),
+            name: name.clone(),
             iteration: i,
-            path,
-            parent,
             announced: false,
         });
         if main {
@@ -506,12 +497,16 @@ impl Run {
             return;
         }
         let main = st.main;
-        for f in st.frames.iter_mut().filter(|f| !f.announced) {
-            f.announced = true;
+        for k in 0..st.frames.len() {
+            if st.frames[k].announced {
+                continue;
+            }
+            st.frames[k].announced = true;
+            let f = &st.frames[k];
             self.send(Msg::Loop {
-                path: f.path.clone(),
-                parent: f.parent.clone(),
-                name: f.name.clone(),
+                path: path_of(&st.frames[..=k]),
+                parent: (k > 0).then(|| path_of(&st.frames[..k])),
+                name: f.name.to_string(),
                 iteration: f.iteration,
                 main,
             });
@@ -901,7 +896,7 @@ impl Run {
 pub struct LoopIter<'r, I> {
     run: &'r Run,
     inner: I,
-    name: String,
+    name: Rc<str>,
     next_index: i64,
     open: bool,
     main: bool,
@@ -979,6 +974,20 @@ impl<I> Drop for LoopIter<'_, I> {
             self.run.end_main();
         }
     }
+}
+
+/// The loop position text, e.g. `epoch=3/step=7`.
+fn path_of(frames: &[Frame]) -> String {
+    let mut path = String::new();
+    for f in frames {
+        if !path.is_empty() {
+            path.push('/');
+        }
+        path.push_str(&f.name);
+        path.push('=');
+        path.push_str(&f.iteration.to_string());
+    }
+    path
 }
 
 fn insert_run(

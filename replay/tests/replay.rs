@@ -593,3 +593,27 @@ fn demo_mlp_replay_equals_reexecution() {
         assert_eq!(values(tmp.path(), report.run_id, name), want, "{name}");
     }
 }
+
+#[test]
+fn unrecorded_baseline_is_the_same_computation() {
+    let data = Dataset::synthetic(300, 4, 5);
+    let args = demo::TrainArgs {
+        epochs: 3,
+        batch: 16,
+        ..demo::TrainArgs::default()
+    };
+    let (plain_state, losses) = demo::train_unrecorded(&data, &args).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = RecordConfig::default()
+        .arg("epochs", "3")
+        .arg("batch", "16");
+    let run = Run::record(tmp.path(), &Program::new("mlp", 1), cfg).unwrap();
+    let state = demo::train(&run, &data, Hindsight::default()).unwrap();
+    let s = run.finish().unwrap();
+    assert_eq!(state, plain_state);
+    let logged: Vec<f64> = values(tmp.path(), s.run_id, "val_loss")
+        .into_iter()
+        .map(|(_, _, v)| v.as_f64().unwrap())
+        .collect();
+    assert_eq!(logged, losses);
+}
