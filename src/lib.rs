@@ -3,3 +3,7 @@
 /// Deterministic simulation, the live thread driver and the linearizability checker
 /// (crate `stratus-sim`).
 pub use stratus_sim as sim;
+
+/// Flor-style hindsight logging: record training runs cheaply, replay them with new log
+/// statements (crate `stratus-replay`).
+pub use stratus_replay as replay;
