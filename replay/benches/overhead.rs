@@ -106,7 +106,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // (b) Replay against full re-execution (the new version run from scratch).
     let dir = root.join("rec-0");
-    let full = median(plain);
+    let full = p;
     let replay_time = |hindsight: Hindsight,
                        probe: Probe,
                        workers: u32|
