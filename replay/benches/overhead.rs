@@ -13,7 +13,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use stratus_replay::demo::{self, Dataset, Hindsight, TrainArgs};
+use stratus_replay::demo::{self, Dataset, Hindsight, Mlp, SplitMix, TrainArgs, TrainState};
 use stratus_replay::{
     CheckpointPolicy, Probe, Program, RecordConfig, ReplayConfig, Run, replay_parallel, replay_plan,
 };
@@ -21,6 +21,33 @@ use stratus_replay::{
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
+}
+
+/// CPU time of the calling thread (user + system) from `/proc/thread-self/stat`, in clock
+/// ticks of 10 ms; `None` off Linux. Less sensitive than wall time to other processes on a
+/// shared machine.
+fn thread_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+    let after = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // Fields 14 and 15 of stat(5); `after` starts at field 3.
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}
+
+fn cpu_since(start: Option<Duration>) -> Duration {
+    match (start, thread_cpu()) {
+        (Some(a), Some(b)) => b.saturating_sub(a),
+        _ => Duration::ZERO,
+    }
+}
+
+fn list(v: &[Duration]) -> String {
+    let all: Vec<String> = v
+        .iter()
+        .map(|d| format!("{:.3}", d.as_secs_f64()))
+        .collect();
+    all.join(" ")
 }
 
 fn secs(d: Duration) -> String {
@@ -65,27 +92,49 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let root = std::env::temp_dir().join(format!("stratus-replay-bench-{}", std::process::id()));
 
-    // (a) Record overhead: alternate plain and recorded runs, compare medians.
+    // (a) Record overhead: alternate plain and recorded runs (ABBA order against drift),
+    // compare medians of wall time and of the training thread's CPU time.
     let (mut plain, mut recorded) = (Vec::new(), Vec::new());
+    let (mut plain_cpu, mut recorded_cpu) = (Vec::new(), Vec::new());
     let mut last_summary = None;
     for rep in 0..reps {
-        let t = Instant::now();
-        let (_, losses) = demo::train_unrecorded(&data, &args)?;
-        plain.push(t.elapsed());
-        let dir = root.join(format!("rec-{rep}"));
-        let t = Instant::now();
-        let run = Run::record(&dir, &program, cfg())?;
-        demo::train(&run, &data, Hindsight::default())?;
-        let summary = run.finish()?;
-        recorded.push(t.elapsed());
-        assert_eq!(losses.len(), args.epochs as usize);
-        last_summary = Some(summary);
+        for which in [rep % 2, 1 - rep % 2] {
+            let (t, c) = (Instant::now(), thread_cpu());
+            if which == 0 {
+                let (_, losses) = demo::train_unrecorded(&data, &args)?;
+                plain.push(t.elapsed());
+                plain_cpu.push(cpu_since(c));
+                assert_eq!(losses.len(), args.epochs as usize);
+            } else {
+                let dir = root.join(format!("rec-{rep}"));
+                let run = Run::record(&dir, &program, cfg())?;
+                demo::train(&run, &data, Hindsight::default())?;
+                last_summary = Some(run.finish()?);
+                recorded.push(t.elapsed());
+                recorded_cpu.push(cpu_since(c));
+            }
+        }
     }
     let summary = last_summary.expect("reps >= 1");
     let (p, r) = (median(plain.clone()), median(recorded.clone()));
     println!(
         "\n(a) record overhead, {} epochs, median of {reps}",
         args.epochs
+    );
+    let (pc, rc) = (median(plain_cpu.clone()), median(recorded_cpu.clone()));
+    println!(
+        "    training-thread CPU: plain {} recorded {} ratio {:.4} (overhead {:+.2}%); runs plain {} | recorded {}",
+        secs(pc),
+        secs(rc),
+        rc.as_secs_f64() / pc.as_secs_f64().max(1e-9),
+        (rc.as_secs_f64() / pc.as_secs_f64().max(1e-9) - 1.0) * 100.0,
+        list(&plain_cpu),
+        list(&recorded_cpu)
+    );
+    println!(
+        "    all runs (s), plain: {} | recorded: {}",
+        list(&plain),
+        list(&recorded)
     );
     println!("    plain training (no recording): {}", secs(p));
     println!("    recorded (stratus-replay):     {}", secs(r));
@@ -102,6 +151,59 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         secs(summary.checkpoints.write_time),
         summary.periods,
         secs(summary.snapshot_time)
+    );
+
+    // (a2) A fine-grained main loop: one minibatch step of a wider model per iteration, so a
+    // checkpoint costs about as much as the body and the adaptive period has to stretch.
+    let steps = 3000;
+    let (mut plain2, mut rec2) = (Vec::new(), Vec::new());
+    let mut fine_summary = None;
+    for rep in 0..reps {
+        let t = Instant::now();
+        let mut st = fine_state(&data);
+        for _ in 0..steps {
+            fine_step(&mut st, &data);
+        }
+        plain2.push(t.elapsed());
+        std::hint::black_box(&st);
+        let dir = root.join(format!("fine-{rep}"));
+        let t = Instant::now();
+        let run = Run::record(&dir, &Program::new("fine", 1), RecordConfig::default())?;
+        let mut st = fine_state(&data);
+        for _ in run.loop_over("step", 0..steps) {
+            run.skip_block("sgd", &mut st, |s| {
+                fine_step(s, &data);
+                Ok(())
+            })?;
+        }
+        fine_summary = Some(run.finish()?);
+        rec2.push(t.elapsed());
+    }
+    let fs = fine_summary.expect("reps >= 1");
+    let (p2, r2) = (median(plain2.clone()), median(rec2.clone()));
+    println!(
+        "\n(a2) record overhead, fine-grained: {steps} iterations of one 64-row SGD step, hidden 256"
+    );
+    println!(
+        "    all runs (s), plain: {} | recorded: {}",
+        list(&plain2),
+        list(&rec2)
+    );
+    println!(
+        "    plain {} recorded {} ratio {:.4} (overhead {:+.2}%)",
+        secs(p2),
+        secs(r2),
+        r2.as_secs_f64() / p2.as_secs_f64(),
+        (r2.as_secs_f64() / p2.as_secs_f64() - 1.0) * 100.0
+    );
+    println!(
+        "    checkpoints: {} written, {} bytes ({} raw), writer time {}, period chosen {:?}, snapshot time {}",
+        fs.checkpoints.count,
+        fs.checkpoints.bytes,
+        fs.checkpoints.raw_bytes,
+        secs(fs.checkpoints.write_time),
+        fs.periods,
+        secs(fs.snapshot_time)
     );
 
     // (b) Replay against full re-execution (the new version run from scratch).
@@ -175,4 +277,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     std::fs::remove_dir_all(&root).ok();
     Ok(())
+}
+
+fn fine_state(data: &Dataset) -> TrainState {
+    let mut rng = SplitMix(11);
+    let model = Mlp::new(data.d, 256, &mut rng);
+    TrainState {
+        model,
+        rng,
+        steps: 0,
+    }
+}
+
+fn fine_step(s: &mut TrainState, data: &Dataset) {
+    let n = data.len() as u64 - 64;
+    let start = (s.rng.next_u64() % n) as u32;
+    let batch: Vec<u32> = (start..start + 64).collect();
+    s.model.sgd_step(data, &batch, 0.05);
+    s.steps += 1;
 }

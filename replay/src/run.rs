@@ -154,6 +154,8 @@ pub struct Run {
     replay_cfg: ReplayConfig,
     record_cfg: RecordConfig,
     index: Option<RecordIndex>,
+    /// Whether `finish` sets the run's status (parallel replay sets it once for all workers).
+    owns_status: bool,
     writer: RefCell<Writer>,
     st: RefCell<State>,
 }
@@ -272,7 +274,9 @@ impl Run {
     pub fn replay(dir: impl AsRef<Path>, program: &Program, cfg: ReplayConfig) -> Result<Run> {
         let dir = dir.as_ref().to_path_buf();
         let (index, replay_run) = open_replay_run(&dir, program, &cfg, cfg.worker.1)?;
-        Run::replay_worker(dir, program, cfg, index, replay_run)
+        let mut run = Run::replay_worker(dir, program, cfg, index, replay_run)?;
+        run.owns_status = true;
+        Ok(run)
     }
 
     pub(crate) fn replay_worker(
@@ -292,7 +296,7 @@ impl Run {
             owns_start: worker == 0,
             owns_end: worker + 1 == workers,
         };
-        let run = Run::open(
+        let mut run = Run::open(
             dir,
             program,
             Mode::Replay,
@@ -303,6 +307,7 @@ impl Run {
             cfg,
             Some(index),
         )?;
+        run.owns_status = false;
         run.st.borrow_mut().stats.fallbacks += skipped;
         Ok(run)
     }
@@ -337,6 +342,7 @@ impl Run {
             replay_cfg,
             record_cfg,
             index,
+            owns_status: true,
             writer: RefCell::new(writer),
             st: RefCell::new(State {
                 main: -1,
@@ -874,7 +880,7 @@ impl Run {
             "incomplete"
         };
         // Parallel replay marks its shared run complete once all workers are done.
-        if self.mode == Mode::Record || self.replay_cfg.worker.1 == 1 {
+        if self.owns_status {
             writer.send(Msg::Status(status));
         }
         writer.close();

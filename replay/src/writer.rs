@@ -112,8 +112,6 @@ pub(crate) struct WriterConfig {
 impl Writer {
     pub(crate) fn start(cfg: WriterConfig) -> Result<Writer> {
         let conn = store::connect(&cfg.dir)?;
-        let ck_dir = cfg.dir.join(checkpoint_dir(cfg.run_id));
-        std::fs::create_dir_all(&ck_dir).map_err(|e| ReplayError::io(&ck_dir, e))?;
         let (tx, rx) = bounded(1 << 16);
         let (tokens, token_rx) = bounded(cfg.max_pending.max(1));
         let shared = Arc::new(Shared::default());
@@ -339,6 +337,11 @@ fn write_checkpoint(
         checkpoint_dir(cfg.run_id)
     );
     let path: PathBuf = Path::new(&cfg.dir).join(&rel);
+    if *used == 0 {
+        // Created on the first checkpoint: replay runs write none and get no directory.
+        let dir = cfg.dir.join(checkpoint_dir(cfg.run_id));
+        std::fs::create_dir_all(&dir).map_err(|e| ReplayError::io(&dir, e))?;
+    }
     checkpoint::write_file(&path, &image).map_err(disk_full)?;
     let took = start.elapsed();
     *used += image.len() as u64;

@@ -196,6 +196,14 @@ fn worker_processes_split_the_same_way() {
         got.extend(values(tmp.path(), s.run_id, "norm"));
     }
     assert_eq!(got, truth[0]);
+    let runs = stratus_replay::runs(tmp.path()).unwrap();
+    assert_eq!(runs.len(), 4);
+    assert!(runs.iter().all(|r| r.status == "complete"), "{runs:?}");
+    assert!(
+        runs[1..]
+            .iter()
+            .all(|r| r.workers == 3 && r.parent_run == Some(1))
+    );
 }
 
 #[test]
