@@ -92,6 +92,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let root = std::env::temp_dir().join(format!("stratus-replay-bench-{}", std::process::id()));
 
+    if std::env::var_os("STRATUS_BENCH_FINE_ONLY").is_some() {
+        fine_grained(&data, reps, &root)?;
+        std::fs::remove_dir_all(&root).ok();
+        return Ok(());
+    }
+
     // (a) Record overhead: alternate plain and recorded runs (ABBA order against drift),
     // compare medians of wall time and of the training thread's CPU time.
     let (mut plain, mut recorded) = (Vec::new(), Vec::new());
@@ -153,58 +159,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         secs(summary.snapshot_time)
     );
 
-    // (a2) A fine-grained main loop: one minibatch step of a wider model per iteration, so a
-    // checkpoint costs about as much as the body and the adaptive period has to stretch.
-    let steps = 3000;
-    let (mut plain2, mut rec2) = (Vec::new(), Vec::new());
-    let mut fine_summary = None;
-    for rep in 0..reps {
-        let t = Instant::now();
-        let mut st = fine_state(&data);
-        for _ in 0..steps {
-            fine_step(&mut st, &data);
-        }
-        plain2.push(t.elapsed());
-        std::hint::black_box(&st);
-        let dir = root.join(format!("fine-{rep}"));
-        let t = Instant::now();
-        let run = Run::record(&dir, &Program::new("fine", 1), RecordConfig::default())?;
-        let mut st = fine_state(&data);
-        for _ in run.loop_over("step", 0..steps) {
-            run.skip_block("sgd", &mut st, |s| {
-                fine_step(s, &data);
-                Ok(())
-            })?;
-        }
-        fine_summary = Some(run.finish()?);
-        rec2.push(t.elapsed());
-    }
-    let fs = fine_summary.expect("reps >= 1");
-    let (p2, r2) = (median(plain2.clone()), median(rec2.clone()));
-    println!(
-        "\n(a2) record overhead, fine-grained: {steps} iterations of one 64-row SGD step, hidden 256"
-    );
-    println!(
-        "    all runs (s), plain: {} | recorded: {}",
-        list(&plain2),
-        list(&rec2)
-    );
-    println!(
-        "    plain {} recorded {} ratio {:.4} (overhead {:+.2}%)",
-        secs(p2),
-        secs(r2),
-        r2.as_secs_f64() / p2.as_secs_f64(),
-        (r2.as_secs_f64() / p2.as_secs_f64() - 1.0) * 100.0
-    );
-    println!(
-        "    checkpoints: {} written, {} bytes ({} raw), writer time {}, period chosen {:?}, snapshot time {}",
-        fs.checkpoints.count,
-        fs.checkpoints.bytes,
-        fs.checkpoints.raw_bytes,
-        secs(fs.checkpoints.write_time),
-        fs.periods,
-        secs(fs.snapshot_time)
-    );
+    fine_grained(&data, reps, &root)?;
 
     // (b) Replay against full re-execution (the new version run from scratch).
     let dir = root.join("rec-0");
@@ -295,4 +250,81 @@ fn fine_step(s: &mut TrainState, data: &Dataset) {
     let batch: Vec<u32> = (start..start + 64).collect();
     s.model.sgd_step(data, &batch, 0.05);
     s.steps += 1;
+}
+
+fn fine_grained(
+    data: &Dataset,
+    reps: usize,
+    root: &std::path::Path,
+) -> Result<(), Box<dyn std::error::Error>> {
+    // (a2) A fine-grained main loop: one minibatch step of a wider model per iteration, so a
+    // checkpoint costs about as much as the body and the adaptive period has to stretch.
+    let steps = 3000;
+    let (mut plain2, mut rec2) = (Vec::new(), Vec::new());
+    let (mut plain2_cpu, mut rec2_cpu) = (Vec::new(), Vec::new());
+    let mut fine_summary = None;
+    for rep in 0..reps {
+        for which in [rep % 2, 1 - rep % 2] {
+            let (t, c) = (Instant::now(), thread_cpu());
+            let mut st = fine_state(data);
+            if which == 0 {
+                for _ in 0..steps {
+                    fine_step(&mut st, data);
+                }
+                plain2.push(t.elapsed());
+                plain2_cpu.push(cpu_since(c));
+            } else {
+                let dir = root.join(format!("fine-{rep}"));
+                let run = Run::record(&dir, &Program::new("fine", 1), RecordConfig::default())?;
+                for _ in run.loop_over("step", 0..steps) {
+                    run.skip_block("sgd", &mut st, |s| {
+                        fine_step(s, data);
+                        Ok(())
+                    })?;
+                }
+                fine_summary = Some(run.finish()?);
+                rec2.push(t.elapsed());
+                rec2_cpu.push(cpu_since(c));
+            }
+            std::hint::black_box(&st);
+        }
+    }
+    let fs = fine_summary.expect("reps >= 1");
+    let (p2, r2) = (median(plain2.clone()), median(rec2.clone()));
+    println!(
+        "\n(a2) record overhead, fine-grained: {steps} iterations of one 64-row SGD step, hidden 256"
+    );
+    let (pc2, rc2) = (median(plain2_cpu.clone()), median(rec2_cpu.clone()));
+    println!(
+        "    training-thread CPU: plain {} recorded {} ratio {:.4} (overhead {:+.2}%); runs plain {} | recorded {}",
+        secs(pc2),
+        secs(rc2),
+        rc2.as_secs_f64() / pc2.as_secs_f64().max(1e-9),
+        (rc2.as_secs_f64() / pc2.as_secs_f64().max(1e-9) - 1.0) * 100.0,
+        list(&plain2_cpu),
+        list(&rec2_cpu)
+    );
+    println!(
+        "    all runs (s), plain: {} | recorded: {}",
+        list(&plain2),
+        list(&rec2)
+    );
+    println!(
+        "    plain {} recorded {} ratio {:.4} (overhead {:+.2}%)",
+        secs(p2),
+        secs(r2),
+        r2.as_secs_f64() / p2.as_secs_f64(),
+        (r2.as_secs_f64() / p2.as_secs_f64() - 1.0) * 100.0
+    );
+    println!(
+        "    checkpoints: {} written, {} bytes ({} raw), writer time {}, period chosen {:?}, snapshot time {}",
+        fs.checkpoints.count,
+        fs.checkpoints.bytes,
+        fs.checkpoints.raw_bytes,
+        secs(fs.checkpoints.write_time),
+        fs.periods,
+        secs(fs.snapshot_time)
+    );
+
+    Ok(())
 }

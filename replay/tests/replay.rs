@@ -624,3 +624,84 @@ fn unrecorded_baseline_is_the_same_computation() {
         .collect();
     assert_eq!(logged, losses);
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_real_enospc_is_storage_full_and_training_goes_on() {
+    let full = Path::new("/dev/full");
+    if !full.exists() {
+        eprintln!("skipping: no /dev/full on this machine");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    // Every checkpoint's temporary file is a link to /dev/full, whose writes fail with ENOSPC.
+    let ck_dir = tmp.path().join("checkpoints/run-1");
+    std::fs::create_dir_all(&ck_dir).unwrap();
+    for t in 0..12 {
+        std::os::unix::fs::symlink(full, ck_dir.join(format!("train.{t}.0.tmp"))).unwrap();
+    }
+    let run = Run::record(
+        tmp.path(),
+        &program(),
+        RecordConfig::default().policy(CheckpointPolicy::Every(1)),
+    )
+    .unwrap();
+    let result = toy(&run, Version::default()).unwrap();
+    let err = run.finish().unwrap_err();
+    let ReplayError::RecordIncomplete { first, failures } = err else {
+        panic!("expected RecordIncomplete, got {err}");
+    };
+    assert_eq!(failures, 12);
+    assert!(matches!(*first, ReplayError::StorageFull { .. }), "{first}");
+    assert_eq!(
+        values(tmp.path(), 1, "final")[0].2,
+        serde_json::json!(result)
+    );
+}
+
+#[test]
+fn back_pressure_with_one_pending_snapshot_loses_nothing() {
+    #[derive(Clone, Serialize, Deserialize)]
+    struct Big {
+        data: Vec<u64>,
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = RecordConfig::default()
+        .policy(CheckpointPolicy::Every(1))
+        .max_pending(1);
+    let run = Run::record(tmp.path(), &program(), cfg).unwrap();
+    let mut st = Big {
+        data: vec![0; 50_000],
+    };
+    for i in run.loop_over("epoch", 0..40u64) {
+        run.skip_block("fill", &mut st, |s| {
+            s.data
+                .iter_mut()
+                .enumerate()
+                .for_each(|(j, v)| *v = v.wrapping_mul(31).wrapping_add(i ^ j as u64));
+            Ok(())
+        })
+        .unwrap();
+    }
+    let s = run.finish().unwrap();
+    assert_eq!(s.checkpoints.count, 40);
+    // Sizes vary per snapshot (varints); the total is at least one byte per element.
+    assert!(s.checkpoints.raw_bytes >= 40 * 50_000);
+    // Every checkpoint restores: replay with nothing probed executes no block.
+    let run = Run::replay(
+        tmp.path(),
+        &program(),
+        ReplayConfig::default().probe(Probe::Nothing),
+    )
+    .unwrap();
+    let mut st2 = Big {
+        data: vec![0; 50_000],
+    };
+    for i in run.loop_over("epoch", 0..40u64) {
+        run.skip_block("fill", &mut st2, |_| panic!("restored, not executed ({i})"))
+            .unwrap();
+    }
+    let r = run.finish().unwrap();
+    assert_eq!((r.restored, r.executed), (40, 0));
+    assert_eq!(st2.data, st.data);
+}
