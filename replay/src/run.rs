@@ -10,9 +10,11 @@ use rusqlite::params;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::args::{parse_arg, process_arg};
 use crate::checkpoint;
 use crate::config::{Probe, Program, RecordConfig, ReplayConfig};
 use crate::error::{ReplayError, Result};
+use crate::loops::LoopIter;
 use crate::plan::{self, WorkerPlan};
 use crate::policy::CheckpointPolicy;
 use crate::store::{self, RecordIndex};
@@ -29,7 +31,7 @@ pub enum Mode {
 
 /// What happens in one main-loop iteration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Phase {
+pub(crate) enum Phase {
     /// Before the warm-up start: not executed at all.
     Skip,
     /// Rebuilding state from a checkpoint: executed (or restored) without logging.
@@ -42,7 +44,7 @@ enum Phase {
 
 /// Which main-loop iterations this run executes and logs.
 #[derive(Clone, Copy, Debug)]
-struct Window {
+pub(crate) struct Window {
     warm_start: i64,
     active_from: i64,
     until: Option<i64>,
@@ -53,7 +55,7 @@ struct Window {
 }
 
 impl Window {
-    fn phase(&self, t: i64) -> Phase {
+    pub(crate) fn phase(&self, t: i64) -> Phase {
         if self.until.is_some_and(|u| t >= u) {
             Phase::End
         } else if t < self.warm_start {
@@ -68,7 +70,7 @@ impl Window {
 
 /// One open loop iteration. Cheap to push and pop (no allocation): the loop position text
 /// is built only when something is written there.
-struct Frame {
+pub(crate) struct Frame {
     name: Rc<str>,
     iteration: i64,
     /// Whether its `loops` row was written. Inner-loop rows are written lazily, on the first
@@ -88,8 +90,8 @@ struct BlockRt {
 }
 
 #[derive(Default)]
-struct State {
-    frames: Vec<Frame>,
+pub(crate) struct State {
+    pub(crate) frames: Vec<Frame>,
     main: i64,
     main_seen: bool,
     main_done: bool,
@@ -149,7 +151,7 @@ pub struct Run {
     mode: Mode,
     run_id: i64,
     worker: u32,
-    window: Window,
+    pub(crate) window: Window,
     policy: CheckpointPolicy,
     replay_cfg: ReplayConfig,
     record_cfg: RecordConfig,
@@ -157,7 +159,7 @@ pub struct Run {
     /// Whether `finish` sets the run's status (parallel replay sets it once for all workers).
     owns_status: bool,
     writer: RefCell<Writer>,
-    st: RefCell<State>,
+    pub(crate) st: RefCell<State>,
 }
 
 impl std::fmt::Debug for Run {
@@ -475,7 +477,7 @@ impl Run {
         }
     }
 
-    fn open_iteration(&self, name: &Rc<str>, i: i64, main: bool, phase: Phase) {
+    pub(crate) fn open_iteration(&self, name: &Rc<str>, i: i64, main: bool, phase: Phase) {
         let mut st = self.st.borrow_mut();
         if main {
             st.main = i;
@@ -519,7 +521,7 @@ impl Run {
         }
     }
 
-    fn close_iteration(&self, main: bool) {
+    pub(crate) fn close_iteration(&self, main: bool) {
         let mut st = self.st.borrow_mut();
         st.frames.pop();
         if main && self.mode == Mode::Record && st.phase == Some(Phase::Active) {
@@ -532,14 +534,14 @@ impl Run {
         }
     }
 
-    fn end_main(&self) {
+    pub(crate) fn end_main(&self) {
         let mut st = self.st.borrow_mut();
         st.main = -1;
         st.phase = None;
         st.main_done = true;
     }
 
-    fn skip_iteration(&self) {
+    pub(crate) fn skip_iteration(&self) {
         let mut st = self.st.borrow_mut();
         if !st.skipped_any {
             st.skipped_any = true;
@@ -898,90 +900,6 @@ impl Run {
     }
 }
 
-/// The iterator returned by [`Run::loop_over`].
-pub struct LoopIter<'r, I> {
-    run: &'r Run,
-    inner: I,
-    name: Rc<str>,
-    next_index: i64,
-    open: bool,
-    main: bool,
-    finished: bool,
-}
-
-impl<I> std::fmt::Debug for LoopIter<'_, I> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoopIter")
-            .field("name", &self.name)
-            .field("next_index", &self.next_index)
-            .finish()
-    }
-}
-
-impl<I: Iterator> LoopIter<'_, I> {
-    fn finish_loop(&mut self) {
-        if self.open {
-            self.run.close_iteration(self.main);
-            self.open = false;
-        }
-        if self.main && !self.finished {
-            self.run.end_main();
-        }
-        self.finished = true;
-    }
-}
-
-impl<I: Iterator> Iterator for LoopIter<'_, I> {
-    type Item = I::Item;
-
-    fn next(&mut self) -> Option<I::Item> {
-        if self.finished {
-            return None;
-        }
-        if self.open {
-            self.run.close_iteration(self.main);
-            self.open = false;
-        }
-        loop {
-            let phase = if self.main {
-                self.run.window.phase(self.next_index)
-            } else {
-                Phase::Active
-            };
-            if phase == Phase::End {
-                self.finish_loop();
-                return None;
-            }
-            let Some(item) = self.inner.next() else {
-                self.finish_loop();
-                return None;
-            };
-            let i = self.next_index;
-            self.next_index += 1;
-            if phase == Phase::Skip {
-                self.run.skip_iteration();
-                continue;
-            }
-            self.run.open_iteration(&self.name, i, self.main, phase);
-            self.open = true;
-            return Some(item);
-        }
-    }
-}
-
-impl<I> Drop for LoopIter<'_, I> {
-    fn drop(&mut self) {
-        if self.open {
-            // Left mid-iteration (`?`, `break`, panic): the iteration is not marked complete,
-            // so resume redoes it and replay does not count on it.
-            self.run.st.borrow_mut().frames.pop();
-        }
-        if self.main && !self.finished {
-            self.run.end_main();
-        }
-    }
-}
-
 /// The loop position text, e.g. `epoch=3/step=7`.
 fn path_of(frames: &[Frame]) -> String {
     let mut path = String::new();
@@ -1084,27 +1002,4 @@ pub(crate) fn worker_plan(index: &RecordIndex, worker: u32, workers: u32) -> Wor
         range,
         warm_start: warm,
     }
-}
-
-fn parse_arg<T: DeserializeOwned>(raw: &str) -> std::result::Result<T, String> {
-    serde_json::from_str(raw)
-        .or_else(|_| serde_json::from_value(serde_json::Value::String(raw.to_string())))
-        .map_err(|e| format!("cannot parse {raw:?}: {e}"))
-}
-
-fn process_arg(name: &str) -> Option<String> {
-    let flag = format!("--{name}");
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        if let Some(v) = a.strip_prefix(&flag) {
-            if let Some(v) = v.strip_prefix('=') {
-                return Some(v.to_string());
-            }
-            if v.is_empty() {
-                return args.next();
-            }
-        }
-    }
-    let var = format!("STRATUS_ARG_{}", name.to_uppercase().replace('-', "_"));
-    std::env::var(var).ok()
 }
