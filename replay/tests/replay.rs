@@ -702,3 +702,81 @@ fn back_pressure_with_one_pending_snapshot_loses_nothing() {
     assert_eq!((r.restored, r.executed), (40, 0));
     assert_eq!(st2.data, st.data);
 }
+
+/// Child half of `a_killed_process_leaves_a_resumable_record`: records into the directory named
+/// by `STRATUS_REPLAY_CRASH_DIR` and aborts the process mid-run (no destructors, no flush —
+/// like `kill -9`). Does nothing when run as an ordinary test.
+#[test]
+fn crash_child_entry() {
+    let Ok(dir) = std::env::var("STRATUS_REPLAY_CRASH_DIR") else {
+        return;
+    };
+    let run = Run::record(
+        &dir,
+        &program(),
+        RecordConfig::default().policy(CheckpointPolicy::Every(2)),
+    )
+    .unwrap();
+    let mut st = Toy {
+        w: vec![0.5; 8],
+        rng: SplitMix(42),
+    };
+    for e in run.loop_over("epoch", 0..12u32) {
+        if e == 9 {
+            std::process::abort();
+        }
+        run.skip_block("train", &mut st, |s| {
+            for _ in run.loop_over("step", 0..30) {
+                let j = (s.rng.next_u64() % 8) as usize;
+                s.w[j] = (s.w[j] * 1.7 + f64::from(s.rng.unit())).sin();
+            }
+            Ok(())
+        })
+        .unwrap();
+        run.log("loss", &st.w.iter().sum::<f64>()).unwrap();
+    }
+    unreachable!("the child aborts at epoch 9");
+}
+
+#[test]
+fn a_killed_process_leaves_a_resumable_record() {
+    let tmp = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "crash_child_entry", "--test-threads", "1"])
+        .env("STRATUS_REPLAY_CRASH_DIR", tmp.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(!status.success(), "the child must have been killed");
+    let runs = stratus_replay::runs(tmp.path()).unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].status, "running");
+    // Whatever reached the database is a consistent prefix; resume completes it.
+    let done = values(tmp.path(), 1, "loss").len();
+    assert!(done <= 9);
+    let run = Run::resume(
+        tmp.path(),
+        &program(),
+        RecordConfig::default().policy(CheckpointPolicy::Every(2)),
+    )
+    .unwrap();
+    toy(&run, Version::default()).unwrap();
+    run.finish().unwrap();
+    let clean = tempfile::tempdir().unwrap();
+    let clean_id = record(clean.path(), CheckpointPolicy::Every(2), Version::default());
+    for name in ["loss", "final"] {
+        assert_eq!(
+            values(tmp.path(), 1, name),
+            values(clean.path(), clean_id, name),
+            "{name}"
+        );
+    }
+    let truth = reexecute(NEW, &["norm", "inner_w0"]);
+    let report = replay_parallel(tmp.path(), &program(), ReplayConfig::default(), 2, |run| {
+        toy(run, NEW).map(|_| ())
+    })
+    .unwrap();
+    assert_eq!(values(tmp.path(), report.run_id, "norm"), truth[0]);
+    assert_eq!(values(tmp.path(), report.run_id, "inner_w0"), truth[1]);
+}
