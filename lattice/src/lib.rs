@@ -17,6 +17,7 @@ mod vector_clock;
 mod with_bot;
 
 pub mod laws;
+pub mod ring;
 #[cfg(feature = "proptest")]
 pub mod strategies;
 
