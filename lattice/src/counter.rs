@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::merge::{IsBot, LatticeFrom, Merge, product_order};
+use crate::vector_clock::pointwise_order;
 
 /// A grow-only counter: one monotone count per replica; the value is their sum.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -49,16 +50,7 @@ impl Merge for GCounter {
 
 impl PartialOrd for GCounter {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        let mut parts = Vec::new();
-        for (&r, &c) in &self.0 {
-            parts.push(Some(c.cmp(&other.contribution(r))));
-        }
-        for (&r, &c) in &other.0 {
-            if !self.0.contains_key(&r) {
-                parts.push(Some(0.cmp(&c)));
-            }
-        }
-        product_order(parts)
+        pointwise_order(&self.0, &other.0)
     }
 }
 

@@ -89,17 +89,20 @@ impl Merge for VectorClock {
 
 impl PartialOrd for VectorClock {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        let mut parts = Vec::new();
-        for (&r, &c) in &self.0 {
-            parts.push(Some(c.cmp(&other.get(r))));
-        }
-        for (&r, &c) in &other.0 {
-            if !self.0.contains_key(&r) {
-                parts.push(Some(0.cmp(&c)));
-            }
-        }
-        product_order(parts)
+        pointwise_order(&self.0, &other.0)
     }
+}
+
+/// The product order of two replica → count maps where a missing entry counts as 0
+/// (shared by vector clocks and grow-only counters).
+pub(crate) fn pointwise_order(a: &BTreeMap<u64, u64>, b: &BTreeMap<u64, u64>) -> Option<Ordering> {
+    let count = |m: &BTreeMap<u64, u64>, r: &u64| m.get(r).copied().unwrap_or(0);
+    let mine = a.iter().map(|(r, &c)| Some(c.cmp(&count(b, r))));
+    let theirs = b
+        .iter()
+        .filter(|(r, _)| !a.contains_key(r))
+        .map(|(_, &c)| Some(0.cmp(&c)));
+    product_order(mine.chain(theirs))
 }
 
 impl IsBot for VectorClock {

@@ -202,17 +202,7 @@ impl Run {
             owns_start: true,
             owns_end: true,
         };
-        Run::open(
-            dir,
-            program,
-            Mode::Record,
-            run_id,
-            0,
-            window,
-            cfg,
-            ReplayConfig::default(),
-            None,
-        )
+        Run::open_recording(dir, program, run_id, window, cfg, None)
     }
 
     /// Continues the latest unfinished record of `program` (a run that was killed or crashed):
@@ -256,17 +246,7 @@ impl Run {
             owns_start: true,
             owns_end: true,
         };
-        let run = Run::open(
-            dir,
-            program,
-            Mode::Record,
-            run_id,
-            0,
-            window,
-            cfg,
-            ReplayConfig::default(),
-            Some(index),
-        )?;
+        let run = Run::open_recording(dir, program, run_id, window, cfg, Some(index))?;
         run.st.borrow_mut().stats.fallbacks += skipped;
         Ok(run)
     }
@@ -313,6 +293,29 @@ impl Run {
         run.owns_status = false;
         run.st.borrow_mut().stats.fallbacks += skipped;
         Ok(run)
+    }
+
+    /// Opens a recording worker (a fresh record, or the resumption of `index`).
+    fn open_recording(
+        dir: PathBuf,
+        program: &Program,
+        run_id: i64,
+        window: Window,
+        cfg: RecordConfig,
+        index: Option<RecordIndex>,
+    ) -> Result<Run> {
+        let replay_cfg = ReplayConfig::default();
+        Run::open(
+            dir,
+            program,
+            Mode::Record,
+            run_id,
+            0,
+            window,
+            cfg,
+            replay_cfg,
+            index,
+        )
     }
 
     #[allow(clippy::too_many_arguments)]

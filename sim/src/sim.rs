@@ -565,9 +565,9 @@ impl<N: Node> Sim<N> {
     }
 
     fn apply_fault(&mut self, fault: Fault) {
-        self.hasher.bytes(fault.to_string().as_bytes());
-        self.ring
-            .push(self.now, TraceEvent::Fault(fault.to_string()));
+        let text = fault.to_string();
+        self.hasher.bytes(text.as_bytes());
+        self.ring.push(self.now, TraceEvent::Fault(text));
         let now = self.now;
         match fault {
             Fault::Crash(n) => {
