@@ -16,6 +16,7 @@ mod single_key_causal;
 mod vector_clock;
 mod with_bot;
 
+pub mod kvs;
 pub mod laws;
 pub mod ring;
 #[cfg(feature = "proptest")]

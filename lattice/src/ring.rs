@@ -113,6 +113,21 @@ impl HashRing {
         Ok(owners)
     }
 
+    /// The ring's points and the node at each (for lookup tables built over the ring).
+    pub fn points(&self) -> &BTreeMap<u64, usize> {
+        &self.points
+    }
+
+    /// The node owning ring position `hash`: the first point at or after it, wrapping.
+    pub fn owner_of_hash(&self, hash: u64) -> usize {
+        self.points
+            .range(hash..)
+            .next()
+            .or_else(|| self.points.iter().next())
+            .map(|(_, &node)| node)
+            .unwrap_or(0)
+    }
+
     /// The primary owner of `key`.
     pub fn primary<K: Hash + ?Sized>(&self, key: &K) -> usize {
         // A ring always has a node and factor 1 never exceeds it.

@@ -14,6 +14,9 @@ pub struct CostModel {
     pub default_message: Duration,
     /// Cost per message kind ([`crate::Message::kind`]).
     pub per_kind: HashMap<&'static str, Duration>,
+    /// Extra cost per unit of work a message carries ([`crate::Message::units`]), per kind:
+    /// batched messages cost `per_kind + per_unit × units`.
+    pub per_unit: HashMap<&'static str, Duration>,
     /// Cost of handling a timer.
     pub timer: Duration,
     /// Extra cost of each [`crate::Context::persist`] call (an fsync).
@@ -40,19 +43,47 @@ impl CostModel {
         self
     }
 
+    /// Sets the extra cost per unit of work of one message kind (builder style).
+    pub fn with_unit(mut self, kind: &'static str, cost: Duration) -> Self {
+        self.per_unit.insert(kind, cost);
+        self
+    }
+
     /// Sets the cost of each persist (builder style).
     pub fn with_persist(mut self, cost: Duration) -> Self {
         self.persist = cost;
         self
     }
 
-    pub(crate) fn message(&self, kind: &'static str) -> Duration {
-        if self.per_kind.is_empty() {
-            return self.default_message;
+    pub(crate) fn message(&self, kind: &'static str, units: u64) -> Duration {
+        let base = if self.per_kind.is_empty() {
+            self.default_message
+        } else {
+            self.per_kind
+                .get(kind)
+                .copied()
+                .unwrap_or(self.default_message)
+        };
+        match self.per_unit.get(kind) {
+            // Saturate rather than overflow on absurd unit counts.
+            Some(per) => base + per.saturating_mul(u32::try_from(units).unwrap_or(u32::MAX)),
+            None => base,
         }
-        self.per_kind
-            .get(kind)
-            .copied()
-            .unwrap_or(self.default_message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_unit_costs_scale_with_the_batch() {
+        let us = Duration::from_micros;
+        let model = CostModel::uniform(us(10))
+            .with_kind("batch", us(5))
+            .with_unit("batch", us(2));
+        assert_eq!(model.message("batch", 0), us(5));
+        assert_eq!(model.message("batch", 100), us(205));
+        assert_eq!(model.message("other", 100), us(10));
     }
 }

@@ -46,6 +46,12 @@ pub struct TimerId(pub u64);
 pub trait Message: Clone + Debug + Send + 'static {
     /// A short, stable name for this message's type.
     fn kind(&self) -> &'static str;
+
+    /// How many units of work the message carries (operations in a batch, entries in a
+    /// gossip round), for the cost model's per-unit charges. One by default.
+    fn units(&self) -> u64 {
+        1
+    }
 }
 
 /// A protocol role as a state machine: it reacts to start, messages and timers, and acts only

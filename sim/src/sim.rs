@@ -447,7 +447,7 @@ impl<N: Node> Sim<N> {
                     },
                 );
                 slot.metrics.received += 1;
-                let cost = self.config.cost.message(kind);
+                let cost = self.config.cost.message(kind, msg.units());
                 node.on_message(&mut ctx, from, msg);
                 cost
             }
