@@ -20,12 +20,28 @@ fn durable_err(e: impl Display) -> KvsError {
     KvsError::Durable(e.to_string())
 }
 
-/// The shape keys were placed with; reopening with another shape would misplace them.
-fn layout(config: &KvsConfig) -> String {
+/// The shape keys were placed with, and the types they were written as. Reopening with
+/// another shape would misplace keys; with other types, records could decode as garbage
+/// (postcard is not self-describing). Type names come from `std::any::type_name`, so a
+/// compiler that spells a type differently refuses the directory rather than misread it.
+fn layout<K, V>(config: &KvsConfig) -> String {
     format!(
-        "workers={} virtual_nodes={} replication={}",
-        config.workers, config.virtual_nodes, config.replication
+        "workers={} virtual_nodes={} replication={} key={} value={}",
+        config.workers,
+        config.virtual_nodes,
+        config.replication,
+        std::any::type_name::<K>(),
+        std::any::type_name::<V>()
     )
+}
+
+/// Decodes one record, requiring every byte to be used.
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    match postcard::take_from_bytes(bytes) {
+        Ok((value, [])) => Ok(value),
+        Ok((_, rest)) => Err(format!("{} trailing bytes", rest.len())),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// One worker's redb file.
@@ -50,7 +66,7 @@ impl ShardFile {
             file: file.clone(),
             detail: e.to_string(),
         })?;
-        let configured = layout(config);
+        let configured = layout::<K, V>(config);
         {
             let txn = db.begin_write().map_err(durable_err)?;
             {
@@ -78,13 +94,12 @@ impl ShardFile {
         let table = read.open_table(DATA).map_err(durable_err)?;
         for row in table.iter().map_err(durable_err)? {
             let (k, v) = row.map_err(durable_err)?;
-            let corrupt = |what: &str, e: postcard::Error| KvsError::Corrupt {
+            let corrupt = |what: &str, e: String| KvsError::Corrupt {
                 file: file.clone(),
                 detail: format!("{what}: {e}"),
             };
-            let key: K = postcard::from_bytes(k.value()).map_err(|e| corrupt("key", e))?;
-            let (rf, value): (u16, V) =
-                postcard::from_bytes(v.value()).map_err(|e| corrupt("value", e))?;
+            let key: K = decode(k.value()).map_err(|e| corrupt("key", e))?;
+            let (rf, value): (u16, V) = decode(v.value()).map_err(|e| corrupt("value", e))?;
             loaded.push((key, value, rf));
         }
         Ok((ShardFile { db }, loaded))
