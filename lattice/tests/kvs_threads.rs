@@ -239,3 +239,55 @@ fn an_undecodable_record_is_reported_as_corrupt() {
     let err = Kvs::<u64, Ids>::start(config).err().unwrap();
     assert!(matches!(err, KvsError::Corrupt { .. }), "{err}");
 }
+
+#[test]
+fn co_located_workers_serve_each_other_and_persist() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = KvsConfig::new(3)
+        .replication(2)
+        .hot_keys(0.05, 2048)
+        .durable(dir.path());
+    let (results, report) = Kvs::<u64, Ids>::run_local(config.clone(), |w| {
+        let me = w.id() as u64;
+        // Every worker writes every key (most of them remote), key 0 heavily.
+        let ops: Vec<Op<u64, Ids>> = (0..6_000u64)
+            .map(|i| {
+                let key = if i % 3 == 0 { 0 } else { i % 40 };
+                Op::Put(key, SetUnionBTreeSet::singleton(me * 100_000 + i))
+            })
+            .collect();
+        let replies = w.execute(ops).unwrap();
+        assert!(replies.iter().all(|r| *r == Reply::Stored));
+        // Read-your-writes on keys this worker is a replica of.
+        let mine: Vec<u64> = (1..40u64)
+            .filter(|k| w.placement().primary(k) == w.id())
+            .collect();
+        for k in &mine {
+            let v = w.get(k).unwrap().unwrap();
+            assert!(v.iter().any(|x| x / 100_000 == me), "key {k}");
+        }
+        mine.len()
+    })
+    .unwrap();
+    assert_eq!(
+        results.iter().sum::<usize>(),
+        39,
+        "each key has one primary"
+    );
+    assert!(report.flushed);
+    assert!(report.workers.iter().all(|s| s.forwarded + s.puts > 0));
+    // Everything acknowledged is in the durable tier, on every replica.
+    let kvs: Kvs<u64, Ids> = Kvs::start(config).unwrap();
+    for key in 0..40u64 {
+        let want: Vec<u64> = (0..3u64)
+            .flat_map(|me| {
+                (0..6_000u64)
+                    .filter(move |i| (if i % 3 == 0 { 0 } else { i % 40 }) == key)
+                    .map(move |i| me * 100_000 + i)
+            })
+            .collect();
+        let got = kvs.get(&key).unwrap().unwrap_or_default();
+        assert_eq!(got.len(), want.len(), "key {key}");
+        assert!(want.iter().all(|x| got.contains(x)), "key {key}");
+    }
+}

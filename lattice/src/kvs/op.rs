@@ -27,8 +27,9 @@ pub enum Reply<V> {
     Stored,
     /// The value read, `None` if the replica holds nothing for the key.
     Value(Option<V>),
-    /// The put was refused; nothing changed.
-    Rejected(KvsError),
+    /// The put was refused; nothing changed. Boxed: errors are rare and replies are many,
+    /// so a reply stays two words plus the value.
+    Rejected(Box<KvsError>),
 }
 
 impl<V> Reply<V> {
@@ -37,7 +38,7 @@ impl<V> Reply<V> {
         match self {
             Reply::Stored => Ok(None),
             Reply::Value(v) => Ok(v),
-            Reply::Rejected(e) => Err(e),
+            Reply::Rejected(e) => Err(*e),
         }
     }
 }

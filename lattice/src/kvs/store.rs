@@ -1,6 +1,5 @@
 //! [`Kvs`]: the store on worker threads in this process, and its client handle.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::JoinHandle;
@@ -42,7 +41,7 @@ use super::worker::{HotRoutes, ReplyPart, Worker, WorkerExit, WorkerMsg};
 /// # Ok::<(), stratus_lattice::kvs::KvsError>(())
 /// ```
 pub struct Kvs<K: KvsKey, V: KvsValue> {
-    inner: Arc<Inner<K, V>>,
+    pub(crate) inner: Arc<Inner<K, V>>,
 }
 
 impl<K: KvsKey, V: KvsValue> Clone for Kvs<K, V> {
@@ -53,13 +52,13 @@ impl<K: KvsKey, V: KvsValue> Clone for Kvs<K, V> {
     }
 }
 
-struct Inner<K: KvsKey, V: KvsValue> {
-    config: KvsConfig,
-    placement: Arc<Placement>,
-    workers: Vec<Sender<WorkerMsg<K, V>>>,
-    hot_routes: Arc<RwLock<HotRoutes<K>>>,
-    threads: Mutex<Option<Vec<JoinHandle<WorkerExit>>>>,
-    next_client: AtomicUsize,
+pub(crate) struct Inner<K: KvsKey, V: KvsValue> {
+    pub(crate) config: KvsConfig,
+    pub(crate) placement: Arc<Placement>,
+    pub(crate) workers: Vec<Sender<WorkerMsg<K, V>>>,
+    pub(crate) hot_routes: Arc<RwLock<HotRoutes<K>>>,
+    pub(crate) threads: Mutex<Option<Vec<JoinHandle<WorkerExit>>>>,
+    pub(crate) next_client: AtomicUsize,
 }
 
 /// What a store did, reported at shutdown.
@@ -83,6 +82,21 @@ where
     /// Starts the store `config` describes: validates it, opens (and reloads) the durable
     /// tier if configured, and spawns the worker threads.
     pub fn start(config: KvsConfig) -> Result<Self, KvsError> {
+        let (kvs, workers) = Self::prepare(config)?;
+        let mut threads = Vec::with_capacity(workers.len());
+        for (i, worker) in workers.into_iter().enumerate() {
+            let handle = std::thread::Builder::new()
+                .name(format!("stratus-kvs-{i}"))
+                .spawn(move || worker.run())
+                .map_err(|e| KvsError::Config(format!("cannot spawn worker thread: {e}")))?;
+            threads.push(handle);
+        }
+        *kvs.inner.threads.lock() = Some(threads);
+        Ok(kvs)
+    }
+
+    /// Builds the handle and the workers (shards loaded) without starting any thread.
+    pub(crate) fn prepare(config: KvsConfig) -> Result<(Self, Vec<Worker<K, V>>), KvsError> {
         let placement = Arc::new(Placement::new(&config)?);
         let hot_routes: Arc<RwLock<HotRoutes<K>>> = Arc::new(RwLock::new(Arc::default()));
         let channels: Vec<_> = (0..config.workers).map(|_| unbounded()).collect();
@@ -114,12 +128,15 @@ where
                 hot_routes: Arc::clone(&hot_routes),
                 file,
                 gossip_interval: config.gossip_interval,
+                next_tick: Instant::now() + config.gossip_interval,
+                out: Vec::new(),
+                durable_error: None,
             });
         }
         // Hot keys recorded in the files route to their replicas from the start.
         for w in &workers {
             if w.shard.hot_keys().next().is_some() {
-                let mut routes: HashMap<K, Arc<[u16]>> = (**hot_routes.read()).clone();
+                let mut routes = (**hot_routes.read()).clone();
                 for (key, rf) in w.shard.hot_keys() {
                     let replicas: Vec<u16> = placement
                         .replicas(key, usize::from(rf))
@@ -131,24 +148,17 @@ where
                 *hot_routes.write() = Arc::new(routes);
             }
         }
-        let mut threads = Vec::with_capacity(workers.len());
-        for (i, worker) in workers.into_iter().enumerate() {
-            let handle = std::thread::Builder::new()
-                .name(format!("stratus-kvs-{i}"))
-                .spawn(move || worker.run())
-                .map_err(|e| KvsError::Config(format!("cannot spawn worker thread: {e}")))?;
-            threads.push(handle);
-        }
-        Ok(Kvs {
+        let kvs = Kvs {
             inner: Arc::new(Inner {
                 config,
                 placement,
                 workers: senders,
                 hot_routes,
-                threads: Mutex::new(Some(threads)),
+                threads: Mutex::new(None),
                 next_client: AtomicUsize::new(0),
             }),
-        })
+        };
+        Ok((kvs, workers))
     }
 }
 
@@ -253,7 +263,18 @@ impl<K: KvsKey, V: KvsValue> Inner<K, V> {
         let Some(threads) = self.threads.lock().take() else {
             return Err(KvsError::ShutDown);
         };
-        let kvs_flushed = {
+        let flushed = self.flush_and_stop();
+        let exits = threads
+            .into_iter()
+            .map(|t| t.join().map_err(|_| KvsError::ShutDown))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.report(flushed, exits)
+    }
+
+    /// Flushes gossip until every worker is quiescent (at most 10 s), then tells every
+    /// worker to stop; `true` if quiescence was reached.
+    pub(crate) fn flush_and_stop(&self) -> bool {
+        let flushed = {
             // Flush through the same protocol as `sync`, without a handle.
             let deadline = Instant::now() + Duration::from_secs(10);
             loop {
@@ -277,14 +298,22 @@ impl<K: KvsKey, V: KvsValue> Inner<K, V> {
         for worker in &self.workers {
             let _ = worker.send(WorkerMsg::Stop);
         }
+        flushed
+    }
+
+    /// The shutdown report from the workers' exits; the first durable error wins.
+    pub(crate) fn report(
+        &self,
+        flushed: bool,
+        exits: Vec<WorkerExit>,
+    ) -> Result<KvsReport, KvsError> {
         let mut report = KvsReport {
-            flushed: kvs_flushed,
+            flushed,
             hot_keys: self.hot_routes.read().len(),
             ..KvsReport::default()
         };
         let mut first_error = None;
-        for t in threads {
-            let exit = t.join().map_err(|_| KvsError::ShutDown)?;
+        for exit in exits {
             report.workers.push(exit.stats);
             report.keys.push(exit.keys);
             if first_error.is_none() {

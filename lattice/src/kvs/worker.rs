@@ -20,7 +20,7 @@ use super::value::KvsValue;
 pub(crate) type ReplyPart<V> = Vec<(u32, Reply<V>)>;
 
 /// Where a hot key's replicas are, as clients see it.
-pub(crate) type HotRoutes<K> = Arc<HashMap<K, Arc<[u16]>>>;
+pub(crate) type HotRoutes<K> = Arc<HashMap<K, Arc<[u16]>, foldhash::fast::RandomState>>;
 
 /// What a worker's inbox carries.
 pub(crate) enum WorkerMsg<K, V> {
@@ -55,6 +55,9 @@ pub(crate) struct Worker<K, V> {
     pub(crate) hot_routes: Arc<RwLock<HotRoutes<K>>>,
     pub(crate) file: Option<ShardFile>,
     pub(crate) gossip_interval: Duration,
+    pub(crate) next_tick: Instant,
+    pub(crate) out: Vec<(usize, PeerMsg<K, V>)>,
+    pub(crate) durable_error: Option<KvsError>,
 }
 
 impl<K, V> Worker<K, V>
@@ -62,53 +65,84 @@ where
     K: KvsKey + Serialize,
     V: KvsValue + Serialize,
 {
+    /// Serves the inbox until told to stop (or every sender is gone), gossiping on time.
     pub(crate) fn run(mut self) -> WorkerExit {
-        let mut out = Vec::new();
-        let mut next_tick = Instant::now() + self.gossip_interval;
-        let mut durable_error = None;
         loop {
-            let wait = next_tick.saturating_duration_since(Instant::now());
-            match self.inbox.recv_timeout(wait) {
-                Ok(WorkerMsg::Ops { reply, ops }) => {
-                    if let Err(e) = self.serve(reply, ops, &mut out) {
-                        durable_error = Some(e);
-                    }
-                }
-                Ok(WorkerMsg::Peer { from, msg }) => {
-                    self.shard.on_peer(&self.params, from, msg, &mut out);
-                    if let Err(e) = self.write_through() {
-                        durable_error = Some(e);
-                    }
-                    if self.shard.take_urgent() {
-                        self.shard.flush(&self.params, &mut out);
-                    }
-                }
-                Ok(WorkerMsg::Flush { done }) => {
-                    self.shard.flush(&self.params, &mut out);
-                    self.send_peers(&mut out);
-                    let _ = done.send(self.shard.is_quiescent());
-                }
-                Ok(WorkerMsg::Inspect { key, reply }) => {
-                    let _ = reply.send(self.shard.peek(&key).map(|e| e.value.clone()));
-                }
-                Ok(WorkerMsg::Stop) | Err(RecvTimeoutError::Disconnected) => break,
-                Err(RecvTimeoutError::Timeout) => {}
-            }
-            self.send_peers(&mut out);
-            if Instant::now() >= next_tick {
-                self.shard.tick(&self.params, &mut out);
-                self.send_peers(&mut out);
-                next_tick = Instant::now() + self.gossip_interval;
+            let wait = self.next_tick.saturating_duration_since(Instant::now());
+            let go_on = match self.inbox.recv_timeout(wait) {
+                Ok(msg) => self.handle(msg),
+                Err(RecvTimeoutError::Disconnected) => false,
+                Err(RecvTimeoutError::Timeout) => true,
+            };
+            self.maybe_tick();
+            if !go_on {
+                break;
             }
         }
-        WorkerExit {
-            stats: self.shard.stats(),
-            keys: self.shard.len(),
-            durable_error,
+        self.exit()
+    }
+
+    /// Handles one inbox message; `false` when it says stop.
+    pub(crate) fn handle(&mut self, msg: WorkerMsg<K, V>) -> bool {
+        let mut out = std::mem::take(&mut self.out);
+        match msg {
+            WorkerMsg::Ops { reply, ops } => {
+                if let Err(e) = self.serve(reply, ops, &mut out) {
+                    self.durable_error = Some(e);
+                }
+            }
+            WorkerMsg::Peer { from, msg } => {
+                self.shard.on_peer(&self.params, from, msg, &mut out);
+                if let Err(e) = self.write_through() {
+                    self.durable_error = Some(e);
+                }
+                if self.shard.take_urgent() {
+                    self.shard.flush(&self.params, &mut out);
+                }
+            }
+            WorkerMsg::Flush { done } => {
+                self.shard.flush(&self.params, &mut out);
+                self.send_peers(&mut out);
+                let _ = done.send(self.shard.is_quiescent());
+            }
+            WorkerMsg::Inspect { key, reply } => {
+                let _ = reply.send(self.shard.peek(&key).map(|e| e.value.clone()));
+            }
+            WorkerMsg::Stop => {
+                self.out = out;
+                return false;
+            }
+        }
+        self.send_peers(&mut out);
+        self.out = out;
+        true
+    }
+
+    /// Runs a gossip tick if one is due.
+    pub(crate) fn maybe_tick(&mut self) {
+        if Instant::now() >= self.next_tick {
+            let mut out = std::mem::take(&mut self.out);
+            self.shard.tick(&self.params, &mut out);
+            self.send_peers(&mut out);
+            self.out = out;
+            self.next_tick = Instant::now() + self.gossip_interval;
         }
     }
 
-    fn serve(
+    /// When the next gossip tick is due.
+    pub(crate) fn next_tick(&self) -> Instant {
+        self.next_tick
+    }
+
+    pub(crate) fn exit(self) -> WorkerExit {
+        WorkerExit {
+            stats: self.shard.stats(),
+            keys: self.shard.len(),
+            durable_error: self.durable_error,
+        }
+    }
+
+    pub(crate) fn serve(
         &mut self,
         reply: Sender<ReplyPart<V>>,
         ops: Vec<(u32, Op<K, V>)>,
@@ -132,7 +166,7 @@ where
         if let Err(e) = self.write_through() {
             for (_, r) in &mut part {
                 if matches!(r, Reply::Stored) {
-                    *r = Reply::Rejected(e.clone());
+                    *r = Reply::Rejected(Box::new(e.clone()));
                 }
             }
             let _ = reply.send(part);
@@ -157,7 +191,7 @@ where
         Ok(())
     }
 
-    fn write_through(&mut self) -> Result<(), KvsError> {
+    pub(crate) fn write_through(&mut self) -> Result<(), KvsError> {
         let Some(file) = &self.file else {
             return Ok(());
         };
@@ -171,7 +205,7 @@ where
         file.write(changed.iter().filter_map(|k| shard.peek(k).map(|e| (k, e))))
     }
 
-    fn send_peers(&mut self, out: &mut Vec<(usize, PeerMsg<K, V>)>) {
+    pub(crate) fn send_peers(&mut self, out: &mut Vec<(usize, PeerMsg<K, V>)>) {
         for (to, msg) in out.drain(..) {
             let from = self.params.me;
             // A peer that already exited (shutdown) no longer needs gossip.
@@ -179,10 +213,10 @@ where
         }
     }
 
-    fn publish_hot(&self) {
+    pub(crate) fn publish_hot(&self) {
         let placement = &self.params.placement;
         let mut routes = self.hot_routes.write();
-        let mut next: HashMap<K, Arc<[u16]>> = (**routes).clone();
+        let mut next = (**routes).clone();
         for (key, rf) in self.shard.hot_keys() {
             if !next.contains_key(key) {
                 let replicas: Vec<u16> = placement
