@@ -138,12 +138,12 @@ impl Writer {
 
     /// Queues a row; a failure (writer gone) is recorded, never returned to the training code.
     pub(crate) fn send(&self, msg: Msg) {
-        if let Some(tx) = &self.tx {
-            if tx.send(msg).is_err() {
-                self.shared.errors.lock().push(ReplayError::Usage(
-                    "background writer stopped unexpectedly".into(),
-                ));
-            }
+        if let Some(tx) = &self.tx
+            && tx.send(msg).is_err()
+        {
+            self.shared.errors.lock().push(ReplayError::Usage(
+                "background writer stopped unexpectedly".into(),
+            ));
         }
     }
 
@@ -157,13 +157,13 @@ impl Writer {
     /// Flushes everything and stops the thread.
     pub(crate) fn close(&mut self) {
         self.tx = None;
-        if let Some(t) = self.thread.take() {
-            if t.join().is_err() {
-                self.shared
-                    .errors
-                    .lock()
-                    .push(ReplayError::Usage("background writer panicked".into()));
-            }
+        if let Some(t) = self.thread.take()
+            && t.join().is_err()
+        {
+            self.shared
+                .errors
+                .lock()
+                .push(ReplayError::Usage("background writer panicked".into()));
         }
     }
 }
@@ -322,15 +322,15 @@ fn write_checkpoint(
         reason,
     })?;
     let image = checkpoint::encode(&raw);
-    if let Some(limit) = cfg.budget {
-        if *used + image.len() as u64 > limit {
-            return Err(ReplayError::StorageFull {
-                what: format!("checkpoint of {block:?} at iteration {main}"),
-                used: *used,
-                needed: image.len() as u64,
-                limit,
-            });
-        }
+    if let Some(limit) = cfg.budget
+        && *used + image.len() as u64 > limit
+    {
+        return Err(ReplayError::StorageFull {
+            what: format!("checkpoint of {block:?} at iteration {main}"),
+            used: *used,
+            needed: image.len() as u64,
+            limit,
+        });
     }
     let rel = format!(
         "{}/{block}.{main}.{occurrence}.ck",

@@ -557,10 +557,8 @@ impl<N: Node> Sim<N> {
                 },
             );
         }
-        if duplicate {
-            if let Some(slot) = self.slots.get_mut(from.index()) {
-                slot.metrics.duplicated += 1;
-            }
+        if duplicate && let Some(slot) = self.slots.get_mut(from.index()) {
+            slot.metrics.duplicated += 1;
         }
     }
 

@@ -42,10 +42,10 @@ impl Placement {
                 .range(start..)
                 .next()
                 .or_else(|| points.iter().next());
-            if let Some((&at, &node)) = next {
-                if at > end || at < start {
-                    *entry = node as u16;
-                }
+            if let Some((&at, &node)) = next
+                && (at > end || at < start)
+            {
+                *entry = node as u16;
             }
         }
         let points = ring

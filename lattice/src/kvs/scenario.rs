@@ -168,10 +168,10 @@ impl ConvergenceScenario {
                     }
                     (Op::Get(key), Some(Reply::Value(value))) => {
                         let known = issued.get(key).cloned().unwrap_or_default();
-                        if let Some(v) = value {
-                            if v.iter().any(|id| !known.contains(id)) {
-                                phantom_reads.push(*key);
-                            }
+                        if let Some(v) = value
+                            && v.iter().any(|id| !known.contains(id))
+                        {
+                            phantom_reads.push(*key);
                         }
                     }
                     _ => {

@@ -447,10 +447,10 @@ impl<K: KvsKey, V: KvsValue> ShardState<K, V> {
                 let Some(link) = self.links.get_mut(from) else {
                     return;
                 };
-                if link.inflight.as_ref().is_some_and(|i| i.batch.seq == seq) {
-                    if let Some(done) = link.inflight.take() {
-                        link.hot_acked = link.hot_acked.max(done.hot_version);
-                    }
+                if link.inflight.as_ref().is_some_and(|i| i.batch.seq == seq)
+                    && let Some(done) = link.inflight.take()
+                {
+                    link.hot_acked = link.hot_acked.max(done.hot_version);
                 }
             }
         }
@@ -462,10 +462,10 @@ impl<K: KvsKey, V: KvsValue> ShardState<K, V> {
             Some(entry) => {
                 // Replicas of one key always hold the same lattice type: a put of another
                 // type is refused where it lands, so a mismatch cannot arrive by gossip.
-                if let Ok(true) = entry.value.try_merge(value.clone()) {
-                    if p.track_changes {
-                        self.changed.push(key.clone());
-                    }
+                if let Ok(true) = entry.value.try_merge(value.clone())
+                    && p.track_changes
+                {
+                    self.changed.push(key.clone());
                 }
             }
             None => {

@@ -399,15 +399,15 @@ impl<K: KvsKey, V: KvsValue> KvsClient<K, V> {
     }
 
     fn route(&self, placement: &Placement, routes: &HotRoutes<K>, key: &K) -> usize {
-        if !routes.is_empty() {
-            if let Some(replicas) = routes.get(key) {
-                // Our own worker if it holds a replica, else a replica chosen by our id.
-                let home = self.home as u16;
-                if replicas.contains(&home) {
-                    return self.home;
-                }
-                return usize::from(replicas[self.home % replicas.len()]);
+        if !routes.is_empty()
+            && let Some(replicas) = routes.get(key)
+        {
+            // Our own worker if it holds a replica, else a replica chosen by our id.
+            let home = self.home as u16;
+            if replicas.contains(&home) {
+                return self.home;
             }
+            return usize::from(replicas[self.home % replicas.len()]);
         }
         placement.primary(key)
     }
@@ -426,10 +426,10 @@ impl<V> Pending<V> {
         while self.outstanding > 0 {
             let part = self.rx.recv().map_err(|_| KvsError::ShutDown)?;
             for (index, reply) in part {
-                if let Some(slot) = self.replies.get_mut(index as usize) {
-                    if slot.replace(reply).is_none() {
-                        self.outstanding -= 1;
-                    }
+                if let Some(slot) = self.replies.get_mut(index as usize)
+                    && slot.replace(reply).is_none()
+                {
+                    self.outstanding -= 1;
                 }
             }
         }
