@@ -236,9 +236,8 @@ fn run_stratus(keys: u64, streams: &[Stream]) -> (Duration, usize) {
 }
 
 /// Co-located mode: each bench thread is a worker ([`Kvs::run_local`]).
-fn run_stratus_local(keys: u64, streams: &[Stream]) -> (Duration, usize) {
+fn run_stratus_local(keys: u64, streams: &[Stream], config: KvsConfig) -> (Duration, usize) {
     let barrier = Barrier::new(streams.len());
-    let config = KvsConfig::new(streams.len());
     let (times, report) = Kvs::<u64, Max<u64>>::run_local(config, |w| {
         // Preload the keys this worker owns (all local, so no worker waits on another).
         let me = w.id();
@@ -343,12 +342,13 @@ fn main() {
     );
     println!(
         "throughput in M ops/s; dash+fh = dashmap with foldhash (the KVS shards' hasher); \
-         clients = Kvs worker threads + client threads; local = Kvs::run_local"
+         clients = Kvs worker threads + client threads; local = Kvs::run_local (replication 1, \
+         hot keys on every worker); full = run_local with every key on every worker"
     );
     let mut rng = SimRng::new(seed);
     let zipf = Zipf::new(keys, 0.99, &mut rng);
     println!(
-        "\n{:<30} {:>3}  {:>8} {:>8} {:>8} {:>8} {:>8}  {:>8} {:>8} {:>8} {:>8}  {:>4}",
+        "\n{:<30} {:>3}  {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}  {:>8} {:>8} {:>8} {:>8} {:>8}  {:>4}",
         "mix",
         "thr",
         "rwlock",
@@ -356,9 +356,11 @@ fn main() {
         "dash+fh",
         "clients",
         "local",
+        "full",
         "loc÷rw",
         "loc÷dash",
         "loc÷d+fh",
+        "full÷dsh",
         "cli÷dash",
         "hot"
     );
@@ -367,7 +369,7 @@ fn main() {
     let only_threads = env("YCSB_THREADS", 0) as usize;
     let skip_sim = std::env::var("YCSB_NO_SIM").is_ok();
     let engines = std::env::var("YCSB_ENGINES")
-        .unwrap_or_else(|_| "rwlock,dashmap,dashfold,clients,local".into());
+        .unwrap_or_else(|_| "rwlock,dashmap,dashfold,clients,local,full".into());
     for mix in MIXES
         .into_iter()
         .filter(|m| m.name.contains(only_mix.as_str()))
@@ -380,6 +382,7 @@ fn main() {
             let total = (ops * threads as u64) as f64;
             let (mut rw, mut dm, mut st, mut lo) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
             let mut df = Vec::new();
+            let mut fu = Vec::new();
             let mut hot = 0;
             let rate = |wall: Duration| total / wall.as_secs_f64() / 1e6;
             for _ in 0..rounds {
@@ -404,14 +407,21 @@ fn main() {
                     st.push(rate(run_stratus(keys, &streams).0));
                 }
                 if engines.contains("local") {
-                    let (wall, h) = run_stratus_local(keys, &streams);
+                    let config = KvsConfig::new(threads);
+                    let (wall, h) = run_stratus_local(keys, &streams, config);
                     hot = h;
                     lo.push(rate(wall));
                 }
+                if engines.contains("full") {
+                    // Every key on every worker: all operations local, puts gossiped.
+                    let config = KvsConfig::new(threads).replication(threads);
+                    fu.push(rate(run_stratus_local(keys, &streams, config).0));
+                }
             }
             let (rw, dm, df, st, lo) = (median(rw), median(dm), median(df), median(st), median(lo));
+            let fu = median(fu);
             println!(
-                "{:<30} {:>3}  {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>8.2}  {:>7.2}x {:>7.2}x {:>7.2}x {:>7.2}x  {:>4}",
+                "{:<30} {:>3}  {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>8.2}  {:>7.2}x {:>7.2}x {:>7.2}x {:>7.2}x {:>7.2}x  {:>4}",
                 mix.name,
                 threads,
                 rw,
@@ -419,9 +429,11 @@ fn main() {
                 df,
                 st,
                 lo,
+                fu,
                 lo / rw,
                 lo / dm,
                 lo / df,
+                fu / dm,
                 st / dm,
                 hot
             );
