@@ -3,7 +3,7 @@
 //! repeated; then throughput against cluster size in virtual time.
 //!
 //! ```sh
-//! cargo bench -p stratus-lattice --bench ycsb               # 1M keys, 2M ops per thread, 3 rounds
+//! cargo bench -p stratus-lattice --bench ycsb               # 1M keys, 2M ops per thread, 5 rounds
 //! YCSB_KEYS=100000 YCSB_OPS=200000 YCSB_ROUNDS=1 cargo bench -p stratus-lattice --bench ycsb
 //! ```
 //!
@@ -331,7 +331,7 @@ fn median(mut xs: Vec<f64>) -> f64 {
 fn main() {
     let keys = env("YCSB_KEYS", 1_000_000);
     let ops = env("YCSB_OPS", 2_000_000);
-    let rounds = env("YCSB_ROUNDS", 3).max(1);
+    let rounds = env("YCSB_ROUNDS", 5).max(1);
     let seed = env("YCSB_SEED", 42);
     println!(
         "YCSB: {keys} keys, {ops} ops per thread, {rounds} rounds (engines interleaved), seed {seed}"
