@@ -291,3 +291,38 @@ fn co_located_workers_serve_each_other_and_persist() {
         assert!(want.iter().all(|x| got.contains(x)), "key {key}");
     }
 }
+
+#[test]
+fn a_key_can_be_given_more_replicas_explicitly() {
+    let kvs: Kvs<u64, Ids> = Kvs::start(KvsConfig::new(4)).unwrap();
+    kvs.put(5, ids(0..10)).unwrap();
+    assert_eq!(kvs.replica_values(&5).unwrap().iter().flatten().count(), 1);
+    kvs.set_replication(5, 3).unwrap();
+    // The value reached the new replicas before the call returned to routing clients.
+    assert!(kvs.sync(Duration::from_secs(5)).unwrap());
+    let held: Vec<_> = kvs
+        .replica_values(&5)
+        .unwrap()
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(held.len(), 3);
+    assert!(held.iter().all(|v| *v == ids(0..10)));
+    // Later puts reach all three.
+    kvs.put(5, ids(10..11)).unwrap();
+    assert!(kvs.sync(Duration::from_secs(5)).unwrap());
+    let held: Vec<_> = kvs
+        .replica_values(&5)
+        .unwrap()
+        .into_iter()
+        .flatten()
+        .collect();
+    assert!(held.iter().all(|v| *v == ids(0..11)), "{held:?}");
+    assert_eq!(
+        kvs.set_replication(5, 5).unwrap_err(),
+        KvsError::Placement(RingError::ReplicationTooHigh {
+            factor: 5,
+            nodes: 4
+        })
+    );
+}

@@ -295,6 +295,13 @@ impl<K: KvsKey, V: KvsValue> ShardState<K, V> {
         }
     }
 
+    /// Raises `key`'s replication factor to `factor` (clamped to the worker count; a factor
+    /// never goes down). The key's value, if held here, goes to the added replicas with the
+    /// next flush, and the new factor travels to every worker with gossip. `true` if it rose.
+    pub fn replicate(&mut self, p: &ShardParams, key: K, factor: usize) -> bool {
+        self.raise_rf(p, key, factor)
+    }
+
     /// The key's replication factor as this shard knows it.
     fn rf_of(&self, p: &ShardParams, key: &K) -> usize {
         self.hot

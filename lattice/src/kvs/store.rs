@@ -188,6 +188,31 @@ impl<K: KvsKey, V: KvsValue> Kvs<K, V> {
         self.client().execute(ops)
     }
 
+    /// Gives `key` at least `factor` replicas (Anna's per-key replication), without waiting
+    /// for it to become hot. Factors never go down; the call returns once the key's primary has
+    /// sent the value to the new replicas and clients route to them. A factor above the worker
+    /// count is an error.
+    pub fn set_replication(&self, key: K, factor: usize) -> Result<(), KvsError> {
+        let workers = self.inner.config.workers;
+        if factor == 0 || factor > workers {
+            return Err(if factor == 0 {
+                crate::ring::RingError::ZeroReplication.into()
+            } else {
+                crate::ring::RingError::ReplicationTooHigh {
+                    factor,
+                    nodes: workers,
+                }
+                .into()
+            });
+        }
+        let primary = self.inner.placement.primary(&key);
+        let (done, rx) = crossbeam_channel::bounded(1);
+        self.inner.workers[primary]
+            .send(WorkerMsg::Replicate { key, factor, done })
+            .map_err(|_| KvsError::ShutDown)?;
+        rx.recv().map_err(|_| KvsError::ShutDown)
+    }
+
     /// The store's configuration.
     pub fn config(&self) -> &KvsConfig {
         &self.inner.config

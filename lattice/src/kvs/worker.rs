@@ -35,6 +35,12 @@ pub(crate) enum WorkerMsg<K, V> {
     Flush { done: Sender<bool> },
     /// The values this worker holds for `key` (inspection).
     Inspect { key: K, reply: Sender<Option<V>> },
+    /// Raise a key's replication factor (sent to its primary).
+    Replicate {
+        key: K,
+        factor: usize,
+        done: Sender<()>,
+    },
     /// Exit the loop.
     Stop,
 }
@@ -107,6 +113,14 @@ where
             }
             WorkerMsg::Inspect { key, reply } => {
                 let _ = reply.send(self.shard.peek(&key).map(|e| e.value.clone()));
+            }
+            WorkerMsg::Replicate { key, factor, done } => {
+                if self.shard.replicate(&self.params, key, factor) {
+                    self.shard.flush(&self.params, &mut out);
+                    self.send_peers(&mut out);
+                    self.publish_hot();
+                }
+                let _ = done.send(());
             }
             WorkerMsg::Stop => {
                 self.out = out;
