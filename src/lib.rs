@@ -4,9 +4,14 @@
 /// (crate `stratus-sim`).
 pub use stratus_sim as sim;
 
-/// Lattices and their law checker; the Anna-style KVS is to come (crate `stratus-lattice`).
+/// Lattices, their law checker and the Anna-style coordination-free KVS (crate
+/// `stratus-lattice`).
 pub use stratus_lattice as lattice;
 
 /// Flor-style hindsight logging: record training runs cheaply, replay them with new log
 /// statements (crate `stratus-replay`).
 pub use stratus_replay as replay;
+
+/// AFT: atomic fault tolerance with read-atomic isolation over any key-value storage (crate
+/// `stratus-txn`).
+pub use stratus_txn as txn;
