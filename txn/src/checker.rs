@@ -175,8 +175,14 @@ mod tests {
                 saw: Some(1)
             }]
         );
-        let h = vec![txn(1, &["x", "y"], vec![]), txn(3, &[], vec![read("x", Some(1)), read("y", None)])];
-        assert!(matches!(check(&h)[..], [Anomaly::FracturedRead { saw: None, .. }]));
+        let h = vec![
+            txn(1, &["x", "y"], vec![]),
+            txn(3, &[], vec![read("x", Some(1)), read("y", None)]),
+        ];
+        assert!(matches!(
+            check(&h)[..],
+            [Anomaly::FracturedRead { saw: None, .. }]
+        ));
     }
 
     #[test]

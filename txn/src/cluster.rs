@@ -45,7 +45,10 @@ pub struct AftCluster {
 
 impl AftCluster {
     /// Starts `nodes` nodes over `storage` (each rebuilding metadata from it).
-    pub fn new(storage: Arc<dyn Storage>, nodes: usize) -> Result<(Self, Vec<RefreshReport>), TxnError> {
+    pub fn new(
+        storage: Arc<dyn Storage>,
+        nodes: usize,
+    ) -> Result<(Self, Vec<RefreshReport>), TxnError> {
         let broadcast = Arc::new(DirectBroadcast {
             nodes: RwLock::new(Vec::new()),
         });

@@ -18,7 +18,9 @@ pub enum StorageError {
 }
 
 /// Transaction identifier: unique across the nodes of a cluster.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct TxId(pub u64);
 
 impl std::fmt::Display for TxId {

@@ -85,7 +85,12 @@ impl Metadata {
     /// rule picks the newest admissible one), nor by a later one.
     pub(crate) fn collectible(&self, horizon: u64) -> Vec<Arc<CommitRecord>> {
         self.records
-            .range(..Version { ts: horizon, tx: TxId(0) })
+            .range(
+                ..Version {
+                    ts: horizon,
+                    tx: TxId(0),
+                },
+            )
             .filter(|(v, record)| {
                 record.writes.iter().all(|k| {
                     self.versions.get(k).is_some_and(|vs| {
@@ -131,7 +136,10 @@ mod tests {
     fn rec(ts: u64, writes: &[&str]) -> Arc<CommitRecord> {
         let mut writes: Vec<String> = writes.iter().map(|s| s.to_string()).collect();
         writes.sort();
-        Arc::new(CommitRecord { version: v(ts), writes })
+        Arc::new(CommitRecord {
+            version: v(ts),
+            writes,
+        })
     }
 
     #[test]
@@ -185,7 +193,10 @@ mod tests {
         for r in m.collectible(4) {
             m.remove(&r);
         }
-        assert!(!m.apply(rec(1, &["x"])), "a collected transaction stays collected");
+        assert!(
+            !m.apply(rec(1, &["x"])),
+            "a collected transaction stays collected"
+        );
         assert_eq!(m.len(), 2);
     }
 }

@@ -276,12 +276,19 @@ impl AftNode {
     pub fn get_as<T: DeserializeOwned>(&self, tx: TxId, key: &str) -> Result<Option<T>, TxnError> {
         match self.get(tx, key)? {
             None => Ok(None),
-            Some(bytes) => postcard::from_bytes(&bytes)
-                .map(Some)
-                .map_err(|e| TxnError::Codec {
+            // Every byte must be used: postcard would otherwise read a prefix of bytes written
+            // as another type and call it a value.
+            Some(bytes) => match postcard::take_from_bytes(&bytes) {
+                Ok((value, [])) => Ok(Some(value)),
+                Ok((_, rest)) => Err(TxnError::Codec {
+                    key: key.to_string(),
+                    detail: format!("{} bytes left over", rest.len()),
+                }),
+                Err(e) => Err(TxnError::Codec {
                     key: key.to_string(),
                     detail: e.to_string(),
                 }),
+            },
         }
     }
 

@@ -197,7 +197,9 @@ impl TxnScenario {
         while step < self.max_steps {
             step += 1;
             while functions.len() < self.concurrency {
-                let Some(program) = pending.pop_front() else { break };
+                let Some(program) = pending.pop_front() else {
+                    break;
+                };
                 functions.push(Function {
                     program,
                     attempt: None,
@@ -226,7 +228,10 @@ impl TxnScenario {
                 for to in 0..nodes.len() {
                     if to != usize::from(from) && !rng.chance(self.broadcast_loss) {
                         let at = step + 1 + rng.below(self.broadcast_delay.max(1));
-                        deliveries.entry(at).or_default().push((to, Arc::clone(&record)));
+                        deliveries
+                            .entry(at)
+                            .or_default()
+                            .push((to, Arc::clone(&record)));
                     }
                 }
             }
@@ -278,7 +283,13 @@ impl TxnScenario {
                 }
                 continue;
             }
-            let outcome = self.advance(&mut functions[f], &nodes, storage.as_ref(), &mut rng, &mut next_label);
+            let outcome = self.advance(
+                &mut functions[f],
+                &nodes,
+                storage.as_ref(),
+                &mut rng,
+                &mut next_label,
+            );
             match outcome {
                 Advance::Running => {}
                 Advance::Failed => {

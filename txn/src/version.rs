@@ -66,7 +66,10 @@ pub(crate) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 }
 
 /// Decodes what [`encode`] wrote; damage is [`StorageError::Corrupt`].
-pub(crate) fn decode<T: for<'de> Deserialize<'de>>(key: &str, bytes: &[u8]) -> Result<T, StorageError> {
+pub(crate) fn decode<T: for<'de> Deserialize<'de>>(
+    key: &str,
+    bytes: &[u8],
+) -> Result<T, StorageError> {
     let corrupt = |detail: String| StorageError::Corrupt {
         key: key.to_string(),
         detail,
@@ -94,7 +97,10 @@ mod tests {
     #[test]
     fn keys_sort_in_version_order_and_escape_slashes() {
         let a = Version { ts: 9, tx: TxId(3) };
-        let b = Version { ts: 10, tx: TxId(1) };
+        let b = Version {
+            ts: 10,
+            tx: TxId(1),
+        };
         assert!(record_key(a) < record_key(b));
         assert!(version_key("a/b", a).starts_with("data/a%2Fb/"));
         assert_ne!(version_key("a/b", a), version_key("a%2Fb", a));

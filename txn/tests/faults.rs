@@ -20,7 +20,10 @@ fn aft_shows_no_anomaly_over_1000_seeds() {
         outcome.check()
     });
     // The faults really happened.
-    assert!(killed > 0 && restarts > 0 && collected > 0, "{killed} {restarts} {collected}");
+    assert!(
+        killed > 0 && restarts > 0 && collected > 0,
+        "{killed} {restarts} {collected}"
+    );
 }
 
 #[test]
@@ -35,6 +38,9 @@ fn plain_storage_shows_anomalies_under_the_same_faults() {
             anomalies += outcome.anomalies.len();
         }
     }
-    assert!(anomalous_runs > 50, "only {anomalous_runs} of 100 runs showed anomalies");
+    assert!(
+        anomalous_runs > 50,
+        "only {anomalous_runs} of 100 runs showed anomalies"
+    );
     assert!(anomalies > 100);
 }

@@ -47,7 +47,8 @@ impl<S> FaultyStorage<S> {
     }
 
     fn fails(&self) -> bool {
-        self.enabled.load(std::sync::atomic::Ordering::SeqCst) && self.rng.lock().chance(self.faults.fail)
+        self.enabled.load(std::sync::atomic::Ordering::SeqCst)
+            && self.rng.lock().chance(self.faults.fail)
     }
 }
 

@@ -111,10 +111,7 @@ impl Storage for KvsStorage {
     }
 
     fn list(&self, prefix: &str) -> Result<Vec<String>, StorageError> {
-        let index = self
-            .kvs
-            .get(&index_key(prefix))
-            .map_err(unavailable)?;
+        let index = self.kvs.get(&index_key(prefix)).map_err(unavailable)?;
         let candidates: Vec<String> = match index {
             None => Vec::new(),
             Some(AnyLattice::Set(set)) => set

@@ -56,7 +56,9 @@ impl Storage for RedbStorage {
         {
             let mut table = txn.open_table(TABLE).map_err(unavailable)?;
             for (k, v) in &entries {
-                table.insert(k.as_str(), v.as_slice()).map_err(unavailable)?;
+                table
+                    .insert(k.as_str(), v.as_slice())
+                    .map_err(unavailable)?;
             }
         }
         txn.commit().map_err(unavailable)
