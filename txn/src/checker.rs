@@ -82,15 +82,16 @@ pub fn check(history: &[TxnRecord]) -> Vec<Anomaly> {
                 }
                 continue;
             }
-            if let Some(w) = r.saw {
-                if w != t.id && !by_id.contains_key(&w) {
-                    anomalies.push(Anomaly::DirtyRead {
-                        reader: t.id,
-                        key: r.key.clone(),
-                        writer: w,
-                    });
-                    continue;
-                }
+            if let Some(w) = r.saw
+                && w != t.id
+                && !by_id.contains_key(&w)
+            {
+                anomalies.push(Anomaly::DirtyRead {
+                    reader: t.id,
+                    key: r.key.clone(),
+                    writer: w,
+                });
+                continue;
             }
             seen.entry(r.key.as_str()).or_insert(r.saw);
         }

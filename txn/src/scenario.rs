@@ -166,7 +166,7 @@ impl TxnScenario {
         let faulty = Arc::new(FaultyStorage::new(
             MemStorage::new(),
             self.storage,
-            self.seed ^ 0x5704_a6e,
+            self.seed ^ 0x0570_4a6e,
         ));
         let storage: Arc<dyn Storage> = faulty.clone();
         let broadcast = Arc::new(QueuedBroadcast {
@@ -218,10 +218,10 @@ impl TxnScenario {
                 }
             }
             while expiries.front().is_some_and(|e| e.0 <= step) {
-                if let Some((_, n, tx)) = expiries.pop_front() {
-                    if let Some(Some(node)) = nodes.get(n) {
-                        let _ = node.abort(tx);
-                    }
+                if let Some((_, n, tx)) = expiries.pop_front()
+                    && let Some(Some(node)) = nodes.get(n)
+                {
+                    let _ = node.abort(tx);
                 }
             }
             for (from, record) in broadcast.queue.lock().drain(..) {
@@ -254,12 +254,15 @@ impl TxnScenario {
                 }
             }
             // Anti-entropy for lost broadcasts, and garbage collection.
-            if step % 15 == 0 {
+            if step.is_multiple_of(15) {
                 for node in nodes.iter().flatten() {
                     let _ = node.refresh();
                 }
             }
-            if self.gc_every > 0 && step % self.gc_every == 0 && nodes.iter().all(Option::is_some) {
+            if self.gc_every > 0
+                && step.is_multiple_of(self.gc_every)
+                && nodes.iter().all(Option::is_some)
+            {
                 let up: Vec<Arc<AftNode>> = nodes.iter().flatten().cloned().collect();
                 if let Ok(report) = collect(&up, storage.as_ref()) {
                     collected += report.transactions;
