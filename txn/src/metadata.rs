@@ -62,10 +62,9 @@ impl Metadata {
                 let Some(record) = self.records.get(&v) else {
                     continue;
                 };
-                let atomic = record.writes.iter().all(|w| match reads.get(w) {
-                    None => true,
-                    Some(None) => false,
-                    Some(Some(read)) => *read >= v,
+                // Walk the reads (a handful), not the record's writes (maybe thousands).
+                let atomic = reads.iter().all(|(k, read)| {
+                    record.writes.binary_search(k).is_err() || matches!(read, Some(r) if *r >= v)
                 });
                 if atomic {
                     return Ok(Some(v));

@@ -71,7 +71,13 @@ pub struct AftNode {
     /// used, so transaction ids are never reused — even those of transactions that left
     /// nothing but orphan versions, and whose clients may still call.
     lease_until: Mutex<u64>,
+    /// Values of versions read or written here. Versions are immutable, so a cached value
+    /// is never stale; collected versions are dropped from it.
+    cache: Mutex<HashMap<(String, Version), Option<Vec<u8>>>>,
 }
+
+/// Cached version values before the cache is emptied and refilled.
+const CACHE_ENTRIES: usize = 1 << 16;
 
 /// Timestamps reserved per lease write.
 const LEASE_BLOCK: u64 = 4096;
@@ -102,6 +108,7 @@ impl AftNode {
             stats: Mutex::new(NodeStats::default()),
             down: AtomicBool::new(false),
             lease_until: Mutex::new(0),
+            cache: Mutex::new(HashMap::new()),
         };
         let report = node.refresh()?;
         let key = lease_key(id);
@@ -230,32 +237,48 @@ impl AftNode {
         };
         let value = match version {
             None => None,
-            Some(v) => {
-                let stored_key = version_key(key, v);
-                match self.storage.get(&stored_key) {
-                    Ok(Some(bytes)) => match decode::<StoredValue>(&stored_key, &bytes) {
-                        Ok(stored) => stored.value,
-                        Err(e) => {
-                            drop(st);
-                            return Err(self.fail(tx, e.into()));
-                        }
-                    },
-                    // Collected under us (only possible if a cluster ran GC with a horizon
-                    // that ignored this node): abort rather than read something else.
-                    Ok(None) => {
-                        drop(st);
-                        let key = key.to_string();
-                        return Err(self.fail(tx, TxnError::NoAtomicVersion { key }));
-                    }
+            Some(v) => match self.cached(key, v) {
+                Some(value) => value,
+                None => match self.fetch(key, v) {
+                    Ok(value) => value,
                     Err(e) => {
                         drop(st);
-                        return Err(self.fail(tx, e.into()));
+                        return Err(self.fail(tx, e));
                     }
-                }
-            }
+                },
+            },
         };
         st.reads.insert(key.to_string(), version);
         Ok(value)
+    }
+
+    fn cached(&self, key: &str, v: Version) -> Option<Option<Vec<u8>>> {
+        self.cache.lock().get(&(key.to_string(), v)).cloned()
+    }
+
+    fn remember(&self, key: &str, v: Version, value: Option<Vec<u8>>) {
+        let mut cache = self.cache.lock();
+        if cache.len() >= CACHE_ENTRIES {
+            cache.clear();
+        }
+        cache.insert((key.to_string(), v), value);
+    }
+
+    /// Reads version `v` of `key` from storage.
+    fn fetch(&self, key: &str, v: Version) -> Result<Option<Vec<u8>>, TxnError> {
+        let stored_key = version_key(key, v);
+        match self.storage.get(&stored_key)? {
+            Some(bytes) => {
+                let value = decode::<StoredValue>(&stored_key, &bytes)?.value;
+                self.remember(key, v, value.clone());
+                Ok(value)
+            }
+            // Collected under us (only possible if a cluster ran GC with a horizon that
+            // ignored this node): abort rather than read something else.
+            None => Err(TxnError::NoAtomicVersion {
+                key: key.to_string(),
+            }),
+        }
     }
 
     /// Buffers a write (nothing reaches storage before commit).
@@ -339,6 +362,11 @@ impl AftNode {
             version,
             writes: st.writes.keys().cloned().collect(),
         });
+        let written: Vec<(String, Option<Vec<u8>>)> = st
+            .writes
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         drop(st);
         if stage == CommitStage::BeforeVersions {
             self.finish(tx, "crashed");
@@ -354,6 +382,9 @@ impl AftNode {
         let record_entry = vec![(record_key(version), encode(&*record))];
         if let Err(e) = self.storage.put_many(record_entry) {
             return Err(self.fail(tx, e.into()));
+        }
+        for (k, value) in &written {
+            self.remember(k, version, value.clone());
         }
         self.learn(Arc::clone(&record));
         self.finish(tx, "committed");
@@ -454,8 +485,12 @@ impl AftNode {
     /// Forgets collected transactions.
     pub(crate) fn forget(&self, records: &[Arc<CommitRecord>]) {
         let mut meta = self.meta.write();
+        let mut cache = self.cache.lock();
         for r in records {
             meta.remove(r);
+            for k in &r.writes {
+                cache.remove(&(k.clone(), r.version));
+            }
         }
     }
 

@@ -27,10 +27,18 @@ fn unavailable(e: impl std::fmt::Display) -> StorageError {
     StorageError::Unavailable(e.to_string())
 }
 
-/// The index key listing every key under `key`'s first path segment.
+/// Index buckets per prefix: one big index set would be one hot key, re-sent whole by
+/// every gossip round of every replica.
+const INDEX_BUCKETS: u64 = 32;
+
+fn segment(key: &str) -> &str {
+    key.split_once('/').map_or(key, |(s, _)| s)
+}
+
+/// The index key listing `key` (its first path segment, and a bucket by hash).
 fn index_key(key: &str) -> String {
-    let segment = key.split_once('/').map_or(key, |(s, _)| s);
-    format!("\u{0}index/{segment}")
+    let bucket = stratus_lattice::ring::ring_hash(key) % INDEX_BUCKETS;
+    format!("\u{0}index/{}/{bucket}", segment(key))
 }
 
 impl KvsStorage {
