@@ -73,8 +73,11 @@ pub struct AftNode {
     lease_until: Mutex<u64>,
     /// Values of versions read or written here. Versions are immutable, so a cached value
     /// is never stale; collected versions are dropped from it.
-    cache: Mutex<HashMap<(String, Version), Option<Vec<u8>>>>,
+    cache: Mutex<VersionCache>,
 }
+
+/// Values by `(key, version)` (`None`: a delete).
+type VersionCache = HashMap<(String, Version), Option<Vec<u8>>>;
 
 /// Cached version values before the cache is emptied and refilled.
 const CACHE_ENTRIES: usize = 1 << 16;
