@@ -9,6 +9,7 @@ mod version;
 
 pub mod checker;
 pub mod scenario;
+pub mod simulated;
 pub mod storage;
 
 pub use cluster::{AftCluster, GcReport};

@@ -26,6 +26,8 @@ pub trait Broadcast: Send + Sync {
 /// One transaction's state while it runs.
 #[derive(Debug)]
 struct TxState {
+    /// [`AftNode::expire_idle`] calls since the transaction was last used.
+    idle: u32,
     version: Version,
     writes: BTreeMap<String, Option<Vec<u8>>>,
     reads: ReadSet,
@@ -159,6 +161,29 @@ impl AftNode {
         self.running.lock().clear();
     }
 
+    /// Aborts transactions untouched for more than `max_idle` calls of this method: the
+    /// transaction timeout that keeps a dead function's transaction from pinning garbage
+    /// collection forever. Call it periodically; returns how many were aborted.
+    pub fn expire_idle(&self, max_idle: u32) -> usize {
+        let running: Vec<(TxId, Arc<Mutex<TxState>>)> = self
+            .running
+            .lock()
+            .iter()
+            .map(|(id, s)| (*id, Arc::clone(s)))
+            .collect();
+        let mut expired = 0;
+        for (id, state) in running {
+            let mut st = state.lock();
+            st.idle += 1;
+            if st.idle > max_idle {
+                drop(st);
+                self.finish(id, "expired");
+                expired += 1;
+            }
+        }
+        expired
+    }
+
     /// Begins a transaction.
     pub fn begin(&self) -> Result<TxId, TxnError> {
         self.check_up()?;
@@ -176,6 +201,7 @@ impl AftNode {
         // above every committed timestamp it finds.
         let id = TxId((ts << 16) | u64::from(self.id));
         let state = TxState {
+            idle: 0,
             version: Version { ts, tx: id },
             writes: BTreeMap::new(),
             reads: ReadSet::new(),
@@ -187,6 +213,7 @@ impl AftNode {
     fn state(&self, tx: TxId) -> Result<Arc<Mutex<TxState>>, TxnError> {
         self.check_up()?;
         if let Some(s) = self.running.lock().get(&tx) {
+            s.lock().idle = 0;
             return Ok(Arc::clone(s));
         }
         match self.finished.lock().0.get(&tx) {
