@@ -187,6 +187,28 @@ fn main() {
         }
     }
 
+    println!(
+        "\nThroughput against AFT nodes in virtual time (sim cost model, 16 closed-loop clients per node):"
+    );
+    println!(
+        "{:>6} {:>14} {:>14} {:>10}",
+        "nodes", "txns/s total", "txns/s per node", "vs 1 node"
+    );
+    let mut base = None;
+    for nodes in [1usize, 2, 4, 8, 16] {
+        let outcome = stratus_txn::simulated::SimTxnScenario::scaling(42, nodes)
+            .run()
+            .expect("scaling run");
+        let per_node = outcome.throughput() / nodes as f64;
+        let b = *base.get_or_insert(per_node);
+        println!(
+            "{:>6} {:>14.0} {:>14.0} {:>10.3}",
+            nodes,
+            outcome.throughput(),
+            per_node,
+            per_node / b
+        );
+    }
     if std::env::var("AFT_NO_GC").is_ok() {
         return;
     }

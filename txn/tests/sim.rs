@@ -22,3 +22,20 @@ fn aft_on_the_simulator_shows_no_anomaly_over_1000_seeds() {
         "{committed} {killed} {retries}"
     );
 }
+
+#[test]
+fn throughput_is_measured_in_virtual_time() {
+    let mut one = SimTxnScenario::scaling(1, 1);
+    one.invocations = 5;
+    let mut four = SimTxnScenario::scaling(1, 4);
+    four.invocations = 5;
+    let (a, b) = (one.run().unwrap(), four.run().unwrap());
+    assert!(a.live && b.live);
+    assert!(a.anomalies.is_empty() && b.anomalies.is_empty());
+    assert!(
+        b.throughput() > 2.0 * a.throughput(),
+        "{} vs {}",
+        b.throughput(),
+        a.throughput()
+    );
+}
