@@ -121,11 +121,11 @@ pub enum AftTimer {
 
 impl AftServer {
     fn ensure_open(&mut self) {
-        if self.node.is_none() {
-            if let Ok((node, _)) = AftNode::open(self.id, Arc::clone(&self.storage)) {
-                node.set_broadcast(self.outbox.clone());
-                self.node = Some(node);
-            }
+        if self.node.is_none()
+            && let Ok((node, _)) = AftNode::open(self.id, Arc::clone(&self.storage))
+        {
+            node.set_broadcast(self.outbox.clone());
+            self.node = Some(node);
         }
     }
 
@@ -264,10 +264,11 @@ impl FunctionClient {
         if let Some(a) = self.attempt.take() {
             let len = self.programs.get(self.next_program).map_or(0, Vec::len);
             // A commit was asked for and not answered: it may have happened.
-            if a.committing && a.next == len {
-                if let Some(tx) = a.tx {
-                    self.in_doubt.push((tx, Self::record_of(&a)));
-                }
+            if a.committing
+                && a.next == len
+                && let Some(tx) = a.tx
+            {
+                self.in_doubt.push((tx, Self::record_of(&a)));
             }
         }
         ctx.set_timer(Duration::from_millis(1), AftTimer::Next);
@@ -416,15 +417,13 @@ impl Node for AftSimNode {
                 }
                 ctx.set_timer(server.broadcast_every, AftTimer::Broadcast);
             }
-            (AftSimNode::Client(client), AftTimer::StepTimeout(step)) => {
-                if client.attempt.as_ref().is_some_and(|a| a.step_id == step) {
-                    client.retry(ctx);
-                }
+            (AftSimNode::Client(client), AftTimer::StepTimeout(step))
+                if client.attempt.as_ref().is_some_and(|a| a.step_id == step) =>
+            {
+                client.retry(ctx);
             }
-            (AftSimNode::Client(client), AftTimer::Next) => {
-                if client.attempt.is_none() {
-                    client.start(ctx);
-                }
+            (AftSimNode::Client(client), AftTimer::Next) if client.attempt.is_none() => {
+                client.start(ctx);
             }
             _ => {}
         }
