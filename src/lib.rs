@@ -10,3 +10,7 @@ pub use stratus_lattice as lattice;
 /// Flor-style hindsight logging: record training runs cheaply, replay them with new log
 /// statements (crate `stratus-replay`).
 pub use stratus_replay as replay;
+
+/// Replicated state machines: MultiPaxos with leader election, batching, thrifty quorums and
+/// log garbage collection, tested under faults (crate `stratus-consensus`).
+pub use stratus_consensus as consensus;

@@ -1,0 +1,139 @@
+//! MultiPaxos messages and timers.
+
+use stratus_sim::Message;
+
+use super::ballot::Ballot;
+use crate::client::ClientTimer;
+use crate::command::{Batch, ClusterId, Command, RequestId};
+
+/// One acceptor vote reported in phase 1: `(slot, ballot it was cast in, value)`.
+pub type Vote<C> = (u64, Ballot, Batch<C>);
+
+/// Messages between clients, leaders, acceptors and replicas.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PaxosMsg<C, O> {
+    /// Client → leader: please order this command.
+    Request {
+        /// The cluster the client means.
+        cluster: ClusterId,
+        /// The command.
+        command: Command<C>,
+    },
+    /// Leader → client: this deployment is not the cluster the request named.
+    Rejected {
+        /// The refused request.
+        id: RequestId,
+        /// The cluster that refused it.
+        serving: ClusterId,
+    },
+    /// Leader → acceptors: promise `ballot` and report your votes from slot `from` on.
+    Phase1a {
+        /// The new ballot.
+        ballot: Ballot,
+        /// Lowest slot the leader cares about (its garbage-collection watermark).
+        from: u64,
+    },
+    /// Acceptor → leader: promised; here are my votes and my watermark.
+    Phase1b {
+        /// The ballot promised.
+        ballot: Ballot,
+        /// Slots below it were garbage-collected here: chosen and persisted by every replica.
+        watermark: u64,
+        /// Votes at or above the watermark.
+        votes: Vec<Vote<C>>,
+    },
+    /// Leader → acceptors: accept `value` in `slot` at `ballot`.
+    Phase2a {
+        /// The leader's ballot.
+        ballot: Ballot,
+        /// The slot.
+        slot: u64,
+        /// The batch proposed.
+        value: Batch<C>,
+        /// The leader's garbage-collection watermark, piggybacked.
+        gc: u64,
+    },
+    /// Acceptor → leader: accepted.
+    Phase2b {
+        /// The ballot accepted in.
+        ballot: Ballot,
+        /// The slot.
+        slot: u64,
+    },
+    /// Acceptor → leader: refused, a higher ballot was promised.
+    Nack {
+        /// The promised ballot.
+        ballot: Ballot,
+    },
+    /// Leader → replicas: these slots are chosen.
+    Chosen {
+        /// `(slot, value)` pairs.
+        entries: Vec<(u64, Batch<C>)>,
+    },
+    /// Active leader → everyone: I lead `ballot`.
+    Heartbeat {
+        /// The leader's ballot.
+        ballot: Ballot,
+        /// Every slot below this is chosen (and the leader has its value).
+        chosen_upto: u64,
+        /// Garbage-collection watermark.
+        gc: u64,
+    },
+    /// Replica → leader: send me chosen values from `from` on.
+    Fetch {
+        /// First slot the replica lacks.
+        from: u64,
+    },
+    /// Replica → leaders: my snapshot covers every slot below `slot`.
+    Persisted {
+        /// The replica's index in the layout.
+        replica: u32,
+        /// Slots below it are in the replica's durable snapshot.
+        slot: u64,
+    },
+    /// Replica → client: the output of request `id`.
+    Reply {
+        /// The request answered.
+        id: RequestId,
+        /// Its output.
+        output: O,
+        /// Index of the leader the replica believes active (a hint for the client).
+        leader: u32,
+    },
+}
+
+impl<C, O> Message for PaxosMsg<C, O>
+where
+    C: Clone + std::fmt::Debug + Send + 'static,
+    O: Clone + std::fmt::Debug + Send + 'static,
+{
+    fn kind(&self) -> &'static str {
+        match self {
+            PaxosMsg::Request { .. } => "request",
+            PaxosMsg::Rejected { .. } => "rejected",
+            PaxosMsg::Phase1a { .. } => "phase1a",
+            PaxosMsg::Phase1b { .. } => "phase1b",
+            PaxosMsg::Phase2a { .. } => "phase2a",
+            PaxosMsg::Phase2b { .. } => "phase2b",
+            PaxosMsg::Nack { .. } => "nack",
+            PaxosMsg::Chosen { .. } => "chosen",
+            PaxosMsg::Heartbeat { .. } => "heartbeat",
+            PaxosMsg::Fetch { .. } => "fetch",
+            PaxosMsg::Persisted { .. } => "persisted",
+            PaxosMsg::Reply { .. } => "reply",
+        }
+    }
+}
+
+/// MultiPaxos timers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PaxosTimer {
+    /// Leader: heartbeat, resend, election check.
+    LeaderTick,
+    /// Leader: propose the buffered batch.
+    Flush,
+    /// Replica: fetch missing slots, report the snapshot watermark.
+    ReplicaTick,
+    /// A client session's timer.
+    Client(ClientTimer),
+}
