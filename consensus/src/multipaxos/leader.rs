@@ -487,9 +487,13 @@ impl<S: StateMachine> Leader<S> {
     }
 
     fn on_fetch(&mut self, ctx: &mut Ctx<'_, S>, replica: NodeId, from: u64) {
+        let low = from.max(self.gc);
+        if low >= self.chosen_upto {
+            return;
+        }
         let entries: Vec<(u64, Batch<S::Command>)> = self
             .log
-            .range(from.max(self.gc)..self.chosen_upto)
+            .range(low..self.chosen_upto)
             .take(self.config.fetch_limit)
             .map(|(&slot, e)| (slot, e.value.clone()))
             .collect();
