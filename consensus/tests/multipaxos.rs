@@ -74,3 +74,51 @@ fn a_seed_replays_to_the_same_trace_and_history() {
     let c = PaxosScenario::faulty(12).run().unwrap();
     assert_ne!(a.trace_hash, c.trace_hash);
 }
+
+/// f = 2, more clients, batching with a delay and aggressive snapshots (every 4 slots):
+/// exercises batches, garbage collection and catch-up much harder than the default.
+fn heavy(seed: u64) -> PaxosScenario {
+    let mut s = PaxosScenario::faulty(seed);
+    s.config = stratus_consensus::multipaxos::MultiPaxosConfig::new(2);
+    s.config.batch_delay = std::time::Duration::from_micros(300);
+    s.config.batch_max = 4;
+    s.config.snapshot_every = 4;
+    s.config.fetch_limit = 3;
+    s.leaders = 3;
+    s.replicas = 3;
+    s.clients = 6;
+    s.ops_per_client = 40;
+    s
+}
+
+#[test]
+fn f2_with_batching_and_aggressive_gc_over_200_seeds() {
+    let mut max_log = 0;
+    let mut max_votes = 0;
+    let ran = sweep(200, |seed| {
+        let outcome = heavy(seed).run().map_err(|e| e.to_string())?;
+        max_log = max_log.max(outcome.max_leader_log);
+        max_votes = max_votes.max(outcome.max_acceptor_votes);
+        outcome.check()
+    });
+    eprintln!("{ran} seeds; largest leader log {max_log}, most votes kept {max_votes}");
+}
+
+#[test]
+fn garbage_collection_bounds_every_log_on_a_long_run() {
+    let mut s = PaxosScenario::faulty(5);
+    s.chaos = false;
+    s.crash_leader = false;
+    s.clients = 4;
+    s.ops_per_client = 500;
+    let outcome = s.run().unwrap();
+    outcome.check().unwrap();
+    assert!(outcome.chosen_slots > 500, "{}", outcome.chosen_slots);
+    // Snapshots every 16 slots: logs stay within a few snapshot intervals of the head.
+    assert!(outcome.max_leader_log <= 64, "leader log {}", outcome.max_leader_log);
+    assert!(
+        outcome.max_acceptor_votes <= 64,
+        "acceptor votes {}",
+        outcome.max_acceptor_votes
+    );
+}
