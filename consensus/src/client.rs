@@ -271,10 +271,7 @@ impl<S: StateMachine> LoadClient<S> {
             return;
         };
         if let Some(&to) = self.targets.get(self.guess % self.targets.len().max(1)) {
-            ctx.send(
-                to,
-                N::request(self.config.cluster, flight.command.clone()),
-            );
+            ctx.send(to, N::request(self.config.cluster, flight.command.clone()));
         }
     }
 
@@ -317,8 +314,8 @@ impl<S: StateMachine> LoadClient<S> {
         let Some(s) = self.sessions.get_mut(session as usize) else {
             return;
         };
-        let matches = s.client == id.client
-            && s.inflight.as_ref().is_some_and(|f| f.command.id == id);
+        let matches =
+            s.client == id.client && s.inflight.as_ref().is_some_and(|f| f.command.id == id);
         if !matches {
             // A duplicate reply (every replica answers) or one for an older request.
             return;

@@ -35,9 +35,9 @@ impl StateMachine for Nop {
     }
 
     fn restore(bytes: &[u8]) -> Result<Self, ConsensusError> {
-        let raw: [u8; 8] = bytes
-            .try_into()
-            .map_err(|_| ConsensusError::CorruptSnapshot(format!("{} bytes, want 8", bytes.len())))?;
+        let raw: [u8; 8] = bytes.try_into().map_err(|_| {
+            ConsensusError::CorruptSnapshot(format!("{} bytes, want 8", bytes.len()))
+        })?;
         Ok(Nop {
             applied: u64::from_le_bytes(raw),
         })

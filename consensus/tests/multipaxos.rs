@@ -18,7 +18,10 @@ fn multipaxos_is_safe_and_live_under_faults_over_1000_seeds() {
         max_log = max_log.max(outcome.max_leader_log);
         outcome.check()
     });
-    assert!(faults >= ran as usize, "too few faults: {faults} over {ran} seeds");
+    assert!(
+        faults >= ran as usize,
+        "too few faults: {faults} over {ran} seeds"
+    );
     eprintln!("{ran} seeds, {faults} faults, {completed} commands, largest leader log {max_log}");
 }
 
@@ -115,7 +118,11 @@ fn garbage_collection_bounds_every_log_on_a_long_run() {
     outcome.check().unwrap();
     assert!(outcome.chosen_slots > 500, "{}", outcome.chosen_slots);
     // Snapshots every 16 slots: logs stay within a few snapshot intervals of the head.
-    assert!(outcome.max_leader_log <= 64, "leader log {}", outcome.max_leader_log);
+    assert!(
+        outcome.max_leader_log <= 64,
+        "leader log {}",
+        outcome.max_leader_log
+    );
     assert!(
         outcome.max_acceptor_votes <= 64,
         "acceptor votes {}",

@@ -4,8 +4,7 @@ use std::time::Duration;
 
 use stratus_consensus::multipaxos::{Layout, MultiPaxos, MultiPaxosConfig};
 use stratus_consensus::{
-    ClientConfig, ConsensusError, KvCommand, KvKeyModel, KvOutput, KvStore, KvWorkload,
-    LoadClient,
+    ClientConfig, ConsensusError, KvCommand, KvKeyModel, KvOutput, KvStore, KvWorkload, LoadClient,
 };
 use stratus_sim::NodeId;
 use stratus_sim::history::History;
@@ -98,7 +97,9 @@ fn bad_deployments_are_typed_errors() {
             needed: 5
         })
     );
-    let no_replicas = MultiPaxos::<KvStore>::new(1).replicas(0).live(1, Vec::new());
+    let no_replicas = MultiPaxos::<KvStore>::new(1)
+        .replicas(0)
+        .live(1, Vec::new());
     assert!(matches!(
         no_replicas.err(),
         Some(ConsensusError::EmptyRole { role: "replicas" })

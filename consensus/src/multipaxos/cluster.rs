@@ -184,7 +184,11 @@ impl<S: StateMachine> MultiPaxos<S> {
         let client_ids = (first_client..first_client + clients.len() as u32)
             .map(NodeId)
             .collect();
-        nodes.extend(clients.into_iter().map(|c| MultiPaxosNode::Client(Box::new(c))));
+        nodes.extend(
+            clients
+                .into_iter()
+                .map(|c| MultiPaxosNode::Client(Box::new(c))),
+        );
         let cluster = LiveCluster::start(seed, nodes)?;
         Ok(LiveDeployment {
             cluster,
@@ -336,7 +340,14 @@ impl<S: StateMachine> Client<'_, S> {
                     break;
                 }
                 match self.cluster.recv_timeout(left) {
-                    Some((_, PaxosMsg::Reply { id: got, output, leader })) if got == id => {
+                    Some((
+                        _,
+                        PaxosMsg::Reply {
+                            id: got,
+                            output,
+                            leader,
+                        },
+                    )) if got == id => {
                         self.guess = leader as usize;
                         return Ok(output);
                     }

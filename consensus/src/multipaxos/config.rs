@@ -191,7 +191,10 @@ mod tests {
         );
         let mut dup = ok.clone();
         dup.replicas[0] = dup.acceptors[1];
-        assert_eq!(dup.validate(1), Err(ConsensusError::DuplicateNode(NodeId(3))));
+        assert_eq!(
+            dup.validate(1),
+            Err(ConsensusError::DuplicateNode(NodeId(3)))
+        );
         let mut empty = ok.clone();
         empty.leaders.clear();
         assert_eq!(
@@ -213,9 +216,15 @@ mod tests {
         assert!(MultiPaxosConfig::new(1).validate().is_ok());
         let mut c = MultiPaxosConfig::new(1);
         c.batch_max = 0;
-        assert!(matches!(c.validate(), Err(ConsensusError::InvalidConfig(_))));
+        assert!(matches!(
+            c.validate(),
+            Err(ConsensusError::InvalidConfig(_))
+        ));
         let mut c = MultiPaxosConfig::new(1);
         c.election_timeout = c.heartbeat;
-        assert!(matches!(c.validate(), Err(ConsensusError::InvalidConfig(_))));
+        assert!(matches!(
+            c.validate(),
+            Err(ConsensusError::InvalidConfig(_))
+        ));
     }
 }

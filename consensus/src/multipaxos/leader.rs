@@ -221,12 +221,7 @@ impl<S: StateMachine> Leader<S> {
             gc: self.gc,
         };
         let me = self.layout.leaders[self.index as usize];
-        let targets: Vec<NodeId> = self
-            .layout
-            .all()
-            .filter(|&&n| n != me)
-            .copied()
-            .collect();
+        let targets: Vec<NodeId> = self.layout.all().filter(|&&n| n != me).copied().collect();
         ctx.broadcast(&targets, &msg);
     }
 

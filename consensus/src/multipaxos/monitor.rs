@@ -96,7 +96,10 @@ impl fmt::Display for Violation {
                 "executed logs diverge: {replica} executed slot {slot} differently from another replica"
             ),
             Violation::ExecutedUnchosen { replica, slot } => {
-                write!(f, "{replica} executed slot {slot} before any value was chosen there")
+                write!(
+                    f,
+                    "{replica} executed slot {slot} before any value was chosen there"
+                )
             }
         }
     }
@@ -211,7 +214,11 @@ mod tests {
         m.observe(vote(2, 0, 2, 7)).unwrap();
         // ...but not another one.
         m.observe(vote(0, 0, 3, 9)).unwrap();
-        assert!(m.observe(vote(2, 0, 3, 9)).unwrap_err().is_two_values_chosen());
+        assert!(
+            m.observe(vote(2, 0, 3, 9))
+                .unwrap_err()
+                .is_two_values_chosen()
+        );
 
         let exec = |replica, slot, digest| AuditEvent::Executed {
             replica: NodeId(replica),

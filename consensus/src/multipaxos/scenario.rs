@@ -5,8 +5,7 @@ use std::time::Duration;
 use stratus_sim::history::History;
 use stratus_sim::linearizability::{Verdict, check_partitioned};
 use stratus_sim::{
-    Chaos, CostModel, Fault, FaultScript, MetricsReport, NetConfig, NodeId, SimConfig, SimRng,
-    Time,
+    Chaos, CostModel, Fault, FaultScript, MetricsReport, NetConfig, NodeId, SimConfig, SimRng, Time,
 };
 
 use super::cluster::MultiPaxos;
