@@ -127,6 +127,7 @@ struct InFlight<C> {
     command: Command<C>,
     op: Option<OpId>,
     since: Time,
+    attempts: u32,
 }
 
 #[derive(Debug)]
@@ -258,6 +259,7 @@ impl<S: StateMachine> LoadClient<S> {
             command,
             op,
             since: ctx.now(),
+            attempts: 0,
         });
         self.send(ctx, session);
         ctx.set_timer(
@@ -279,17 +281,21 @@ impl<S: StateMachine> LoadClient<S> {
     pub fn on_timer<N: ClientHost<S>>(&mut self, ctx: &mut Context<'_, N>, timer: ClientTimer) {
         match timer {
             ClientTimer::Retry { session, seq } => {
-                let current = self
+                let flight = self
                     .sessions
-                    .get(session as usize)
-                    .and_then(|s| s.inflight.as_ref())
-                    .is_some_and(|f| f.command.id.seq == seq);
-                if current {
-                    // Silence: the entry point may be down or no longer leading; try the next.
+                    .get_mut(session as usize)
+                    .and_then(|s| s.inflight.as_mut())
+                    .filter(|f| f.command.id.seq == seq);
+                if let Some(flight) = flight {
+                    // Silence: the entry point may be down or no longer leading; try the next,
+                    // backing off (up to 8x) so a long outage does not flood the cluster with
+                    // copies of one request.
+                    flight.attempts += 1;
+                    let backoff = 1u32 << flight.attempts.min(3);
                     self.guess = (self.guess + 1) % self.targets.len().max(1);
                     self.send(ctx, session);
                     ctx.set_timer(
-                        self.config.retry_after,
+                        self.config.retry_after * backoff,
                         N::client_timer(ClientTimer::Retry { session, seq }),
                     );
                 }

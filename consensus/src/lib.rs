@@ -8,6 +8,7 @@ mod kv_model;
 mod nop;
 mod state_machine;
 
+pub mod bpaxos;
 pub mod client;
 pub mod multipaxos;
 
