@@ -112,7 +112,14 @@ impl<S: StateMachine> BpLeader<S> {
                     vertex,
                     command: command.clone(),
                 };
-                ctx.broadcast(&self.layout.deps, &msg);
+                // Thrifty: a quorum of the dependency service, rotating by vertex; the tick
+                // resends to the silent ones. Any f + 1 answers will do, so this is safe.
+                let deps = &self.layout.deps;
+                let q = self.config.quorum().min(deps.len());
+                let start = (vertex.seq as usize) % deps.len();
+                for i in 0..q {
+                    ctx.send(deps[(start + i) % deps.len()], msg.clone());
+                }
                 self.pending.insert(
                     vertex,
                     Pending {

@@ -27,9 +27,6 @@ enum Instance<C> {
         acks: BTreeSet<NodeId>,
         sent: Time,
     },
-    Chosen {
-        value: VertexValue<C>,
-    },
 }
 
 /// The proposer co-located with each leader.
@@ -39,6 +36,9 @@ pub(super) struct Proposer<S: StateMachine> {
     config: Arc<BPaxosConfig>,
     layout: Arc<BPaxosLayout>,
     instances: BTreeMap<VertexId, Instance<S::Command>>,
+    /// Values this proposer saw chosen, to answer recovery requests. (Kept forever: BPaxos
+    /// garbage collection is not implemented.)
+    chosen: BTreeMap<VertexId, VertexValue<S::Command>>,
     max_round: u64,
 }
 
@@ -49,6 +49,7 @@ impl<S: StateMachine> Proposer<S> {
             config,
             layout,
             instances: BTreeMap::new(),
+            chosen: BTreeMap::new(),
             max_round: 0,
         }
     }
@@ -79,7 +80,13 @@ impl<S: StateMachine> Proposer<S> {
             ballot,
             value: value.clone(),
         };
-        ctx.broadcast(self.layout.group_of(vertex), &msg);
+        // Thrifty: a quorum of the group; the tick resends to the whole group on silence.
+        let group = self.layout.group_of(vertex);
+        let q = self.config.quorum().min(group.len());
+        let start = (vertex.seq as usize + vertex.leader as usize) % group.len();
+        for i in 0..q {
+            ctx.send(group[(start + i) % group.len()], msg.clone());
+        }
         self.instances.insert(
             vertex,
             Instance::Phase2 {
@@ -93,16 +100,14 @@ impl<S: StateMachine> Proposer<S> {
 
     /// A replica lacks `vertex`: re-send it if chosen, otherwise take it over.
     pub(super) fn recover(&mut self, ctx: &mut Ctx<'_, S>, replica: NodeId, vertex: VertexId) {
-        match self.instances.get(&vertex) {
-            Some(Instance::Chosen { value }) => {
-                let msg = BPaxosMsg::Commit {
-                    vertex,
-                    value: value.clone(),
-                };
-                ctx.send(replica, msg);
-            }
-            Some(_) => {}
-            None => self.start_phase1(ctx, vertex),
+        if let Some(value) = self.chosen.get(&vertex) {
+            let msg = BPaxosMsg::Commit {
+                vertex,
+                value: value.clone(),
+            };
+            ctx.send(replica, msg);
+        } else if !self.instances.contains_key(&vertex) {
+            self.start_phase1(ctx, vertex);
         }
     }
 
@@ -195,7 +200,7 @@ impl<S: StateMachine> Proposer<S> {
             value: value.clone(),
         };
         ctx.broadcast(&self.layout.replicas, &msg);
-        self.instances.insert(vertex, Instance::Chosen { value });
+        self.chosen.insert(vertex, value);
     }
 
     pub(super) fn on_nack(&mut self, vertex: VertexId, ballot: Ballot) {
@@ -204,7 +209,7 @@ impl<S: StateMachine> Proposer<S> {
             Some(Instance::Phase1 { ballot: b, .. } | Instance::Phase2 { ballot: b, .. }) => {
                 *b < ballot
             }
-            _ => false,
+            None => false,
         };
         if preempted {
             // Someone else is finishing this vertex; replicas ask again if it stays missing.
@@ -244,7 +249,7 @@ impl<S: StateMachine> Proposer<S> {
                         },
                     ));
                 }
-                _ => {}
+                Instance::Phase1 { .. } | Instance::Phase2 { .. } => {}
             }
         }
         for (vertex, msg) in out {
