@@ -128,6 +128,10 @@ impl StateMachine for KvStore {
         a.key() == b.key() && !(a.is_read() && b.is_read())
     }
 
+    fn conflict_class(command: &KvCommand) -> Option<u64> {
+        Some(command.key())
+    }
+
     fn snapshot(&self) -> Vec<u8> {
         // Serialising a BTreeMap of strings cannot fail; an empty vector would only appear if
         // postcard's infallible-in-practice encoder ever did, and restore would then report it.

@@ -30,6 +30,10 @@ impl StateMachine for Nop {
         false
     }
 
+    fn conflict_class(_: &()) -> Option<u64> {
+        None
+    }
+
     fn snapshot(&self) -> Vec<u8> {
         self.applied.to_le_bytes().to_vec()
     }

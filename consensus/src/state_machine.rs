@@ -22,6 +22,14 @@ pub trait StateMachine: Clone + Debug + Default + Send + 'static {
     /// and may be executed in either order.
     fn conflicts(a: &Self::Command, b: &Self::Command) -> bool;
 
+    /// A coarse index over [`StateMachine::conflicts`]: two commands in different classes never
+    /// conflict, and a command of class `None` conflicts with nothing. The BPaxos dependency
+    /// service compares a new command only with earlier ones of its class instead of with
+    /// every command it has seen. The default puts every command in one class.
+    fn conflict_class(_command: &Self::Command) -> Option<u64> {
+        Some(0)
+    }
+
     /// The whole state as bytes, for log garbage collection and crash recovery.
     fn snapshot(&self) -> Vec<u8>;
 

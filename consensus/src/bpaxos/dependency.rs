@@ -10,9 +10,25 @@ use super::node::Ctx;
 use super::vertex::VertexId;
 use crate::state_machine::StateMachine;
 
-/// A dependency node's durable state: every vertex it has answered for, with its command and
-/// the answer given (so a retried request gets the same answer).
-pub type DepState<C> = BTreeMap<VertexId, (C, Vec<VertexId>)>;
+/// A dependency node's durable state: every vertex it has answered for, with the answer given
+/// (so a retried request gets the same answer), and the commands seen, indexed by
+/// [`StateMachine::conflict_class`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct DepState<C> {
+    /// Answers given, per vertex.
+    pub answers: BTreeMap<VertexId, Vec<VertexId>>,
+    /// Commands seen, per conflict class.
+    pub classes: BTreeMap<u64, Vec<(VertexId, C)>>,
+}
+
+impl<C> Default for DepState<C> {
+    fn default() -> Self {
+        DepState {
+            answers: BTreeMap::new(),
+            classes: BTreeMap::new(),
+        }
+    }
+}
 
 /// A dependency-service node.
 ///
@@ -33,22 +49,26 @@ impl DepNode {
         let BPaxosMsg::DepRequest { vertex, command } = msg else {
             return;
         };
-        let known = ctx.durable().deps.get(&vertex).map(|(_, d)| d.clone());
+        let known = ctx.durable().deps.answers.get(&vertex).cloned();
         let deps = match known {
             Some(deps) => deps,
             None => {
-                // Linear in the vertices seen: this simple service keeps everything (no
-                // garbage collection yet), which is fine for tests and bounded benchmarks.
-                let deps: Vec<VertexId> = ctx
-                    .durable()
-                    .deps
-                    .iter()
-                    .filter(|(_, (op, _))| S::conflicts(op, &command.op))
-                    .map(|(&v, _)| v)
+                // Linear in the earlier commands of the same class: this simple service keeps
+                // everything (no garbage collection yet).
+                let class = S::conflict_class(&command.op);
+                let deps: Vec<VertexId> = class
+                    .and_then(|c| ctx.durable().deps.classes.get(&c))
+                    .into_iter()
+                    .flatten()
+                    .filter(|(_, op)| S::conflicts(op, &command.op))
+                    .map(|(v, _)| *v)
                     .collect();
                 let answer = deps.clone();
                 ctx.persist(|d| {
-                    d.deps.insert(vertex, (command.op, answer));
+                    d.deps.answers.insert(vertex, answer);
+                    if let Some(c) = class {
+                        d.deps.classes.entry(c).or_default().push((vertex, command.op));
+                    }
                 });
                 deps
             }

@@ -38,7 +38,7 @@ impl<S: StateMachine> Default for BPaxosDurable<S> {
         BPaxosDurable {
             leader_reserved: 0,
             proposer_round: 0,
-            deps: BTreeMap::new(),
+            deps: DepState::default(),
             acceptor: BTreeMap::new(),
             committed: BTreeMap::new(),
         }
