@@ -22,6 +22,14 @@ use stratus_consensus::{
 };
 use stratus_sim::{Context, CostModel, LiveCluster, Message, NetConfig, Node, NodeId, SimConfig, Time, TimerId};
 
+/// Slots in flight on threads (default 4; `PIPELINE=n` overrides): requests arriving while
+/// the window is full form the next batch.
+fn pipeline() -> usize {
+    std::env::var("PIPELINE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4)
+}
 const PER_MESSAGE: Duration = Duration::from_micros(10);
 const WARM: Time = Time::from_millis(50);
 const END: Time = Time::from_millis(250);
@@ -302,6 +310,7 @@ fn live_solo(sessions: u32) -> LiveRow {
 fn live_multipaxos(sessions: u32, batch_max: usize) -> LiveRow {
     let mut config = MultiPaxosConfig::new(1);
     config.batch_max = batch_max;
+    config.pipeline = Some(pipeline());
     let builder = MultiPaxos::<Nop>::new(1).replicas(3).config(config);
     let layout = builder.build_layout().expect("valid");
     let clients = load_clients(&layout.leaders[..1], 1, sessions, ops_for(sessions));
@@ -331,8 +340,9 @@ fn live_bpaxos(sessions: u32, leaders: usize) -> LiveRow {
 fn threads() {
     println!("## Real threads: empty commands, closed-loop clients, whole cluster in one process");
     println!(
-        "machine: {} hardware threads; MultiPaxos f = 1 with 3 replicas (2 leaders, 3 acceptors, 3 replicas = 8 node threads + 1 client thread), batches ≤ 256 commands per slot, no batching delay",
-        std::thread::available_parallelism().map_or(0, |n| n.get())
+        "machine: {} hardware threads; MultiPaxos f = 1 with 3 replicas (2 leaders, 3 acceptors, 3 replicas = 8 node threads + 1 client thread), batches ≤ 256 commands per slot, ≤ {} slots in flight, no batching delay",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        pipeline()
     );
     println!("BPaxos f = 1, 2 leaders, 3 dependency nodes, 3 acceptors, 3 replicas (11 node threads + 1 client thread), no batching\n");
     println!("| clients | unreplicated | MultiPaxos | ratio | BPaxos |");

@@ -78,8 +78,9 @@ fn a_seed_replays_to_the_same_trace_and_history() {
     assert_ne!(a.trace_hash, c.trace_hash);
 }
 
-/// f = 2, more clients, batching with a delay and aggressive snapshots (every 4 slots):
-/// exercises batches, garbage collection and catch-up much harder than the default.
+/// f = 2, more clients, batching with a delay, a pipeline window of 3 slots and aggressive
+/// snapshots (every 4 slots): exercises batches, garbage collection and catch-up much harder
+/// than the default.
 fn heavy(seed: u64) -> PaxosScenario {
     let mut s = PaxosScenario::faulty(seed);
     s.config = stratus_consensus::multipaxos::MultiPaxosConfig::new(2);
@@ -87,6 +88,7 @@ fn heavy(seed: u64) -> PaxosScenario {
     s.config.batch_max = 4;
     s.config.snapshot_every = 4;
     s.config.fetch_limit = 3;
+    s.config.pipeline = Some(3);
     s.leaders = 3;
     s.replicas = 3;
     s.clients = 6;

@@ -96,8 +96,8 @@ impl<S: StateMachine> BPaxos<S> {
         for _ in layout.acceptor_groups.iter().flatten() {
             nodes.push(BPaxosNode::Acceptor(BpAcceptor::new(config.audit)));
         }
-        for _ in &layout.replicas {
-            let replica = BpReplica::new(Arc::clone(&config), Arc::clone(&shared));
+        for i in 0..layout.replicas.len() {
+            let replica = BpReplica::new(i as u32, Arc::clone(&config), Arc::clone(&shared));
             nodes.push(BPaxosNode::Replica(Box::new(replica)));
         }
         Ok((layout, nodes))

@@ -22,6 +22,7 @@ use crate::state_machine::StateMachine;
 /// order. (Snapshots and garbage collection of the graph are not implemented for BPaxos.)
 #[derive(Debug)]
 pub struct BpReplica<S: StateMachine> {
+    index: u32,
     config: Arc<BPaxosConfig>,
     layout: Arc<BPaxosLayout>,
     machine: S,
@@ -35,10 +36,11 @@ pub struct BpReplica<S: StateMachine> {
 }
 
 impl<S: StateMachine> BpReplica<S> {
-    /// A replica.
-    pub fn new(config: Arc<BPaxosConfig>, layout: Arc<BPaxosLayout>) -> Self {
+    /// Replica number `index`.
+    pub fn new(index: u32, config: Arc<BPaxosConfig>, layout: Arc<BPaxosLayout>) -> Self {
         let audit = config.audit.then(Vec::new);
         BpReplica {
+            index,
             config,
             layout,
             machine: S::default(),
@@ -164,10 +166,17 @@ impl<S: StateMachine> BpReplica<S> {
         let Some(command) = &value.command else {
             return;
         };
+        // As in MultiPaxos: one replica (rotating by vertex) answers fresh commands, all
+        // answer retries.
+        let designated =
+            vertex.seq % self.layout.replicas.len() as u64 == u64::from(self.index);
         let output = match self.table.check(command.id) {
             Dedup::Fresh => {
                 let out = self.machine.apply(&command.op);
                 self.table.record(command.id, out.clone());
+                if !designated {
+                    return;
+                }
                 out
             }
             Dedup::Repeat(out) => out.clone(),

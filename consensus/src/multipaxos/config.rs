@@ -50,6 +50,11 @@ pub struct MultiPaxosConfig {
     pub fetch_limit: usize,
     /// Send phase 2a to a quorum of acceptors only (resending to all on timeout).
     pub thrifty: bool,
+    /// At most this many slots in flight (proposed, not yet known chosen); commands arriving
+    /// meanwhile wait and go out as one batch when a slot is chosen. `None`: no limit, batches
+    /// form only by `batch_delay`. A window is what makes batching adaptive on threads, where
+    /// a zero-delay flush would otherwise propose every command alone.
+    pub pipeline: Option<usize>,
     /// Record audit events for the invariant monitor (tests).
     pub audit: bool,
     /// A deliberate bug (tests only).
@@ -70,6 +75,7 @@ impl MultiPaxosConfig {
             snapshot_every: 16,
             fetch_limit: 64,
             thrifty: true,
+            pipeline: None,
             audit: false,
             bug: None,
         }
@@ -91,6 +97,9 @@ impl MultiPaxosConfig {
         }
         if self.election_timeout <= self.heartbeat {
             return bad("election_timeout must exceed the heartbeat period");
+        }
+        if self.pipeline == Some(0) {
+            return bad("a pipeline window must allow at least one slot");
         }
         if self.snapshot_every == 0 || self.fetch_limit == 0 {
             return bad("snapshot_every and fetch_limit must be at least 1");

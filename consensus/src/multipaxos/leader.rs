@@ -316,7 +316,11 @@ impl<S: StateMachine> Leader<S> {
                 if !self.is_active() {
                     return;
                 }
-                if self.pending.len() >= self.config.batch_max {
+                if self.window_full() {
+                    // Wait for a slot to be chosen; `on_phase2b` flushes the batch then.
+                } else if self.pending.len() >= self.config.batch_max
+                    || self.config.pipeline.is_some()
+                {
                     self.flush(ctx);
                 } else if !self.flush_armed {
                     self.flush_armed = true;
@@ -349,9 +353,15 @@ impl<S: StateMachine> Leader<S> {
         }
     }
 
-    /// Proposes everything buffered, `batch_max` commands per slot.
+    fn window_full(&self) -> bool {
+        self.config
+            .pipeline
+            .is_some_and(|w| self.next_slot.saturating_sub(self.chosen_upto) >= w as u64)
+    }
+
+    /// Proposes everything buffered, `batch_max` commands per slot (within the window).
     fn flush(&mut self, ctx: &mut Ctx<'_, S>) {
-        while !self.pending.is_empty() {
+        while !self.pending.is_empty() && !self.window_full() {
             let take = self.pending.len().min(self.config.batch_max);
             let rest = self.pending.split_off(take);
             let batch = std::mem::replace(&mut self.pending, rest);
@@ -473,6 +483,9 @@ impl<S: StateMachine> Leader<S> {
         };
         ctx.broadcast(&self.layout.replicas, &msg);
         self.advance_chosen();
+        if !self.pending.is_empty() {
+            self.flush(ctx);
+        }
     }
 
     fn advance_chosen(&mut self) {

@@ -163,6 +163,10 @@ impl<S: StateMachine> Replica<S> {
                     digest: batch_digest(&batch),
                 });
             }
+            // One replica per slot answers fresh commands (rotating), so clients are not
+            // flooded with copies; every replica answers a retry, so one replica being down
+            // costs a client one retry, not its liveness.
+            let designated = self.executed % self.layout.replicas.len() as u64 == u64::from(self.index);
             for command in batch {
                 let output = match self.table.check(command.id) {
                     Dedup::Fresh => None,
@@ -170,11 +174,15 @@ impl<S: StateMachine> Replica<S> {
                     Dedup::Repeat(out) => Some(out.clone()),
                     Dedup::Stale => continue,
                 };
+                let retry = output.is_some();
                 let output = output.unwrap_or_else(|| {
                     let out = self.machine.apply(&command.op);
                     self.table.record(command.id, out.clone());
                     out
                 });
+                if !designated && !retry {
+                    continue;
+                }
                 ctx.send(
                     command.reply_to,
                     PaxosMsg::Reply {
