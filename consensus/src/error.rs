@@ -17,6 +17,16 @@ pub enum ConsensusError {
         /// `2f + 1`.
         needed: usize,
     },
+    /// Fewer matchmakers than `2f + 1` (Matchmaker MultiPaxos).
+    #[error("{matchmakers} matchmakers cannot tolerate f = {f} failures (need at least {needed})")]
+    TooFewMatchmakers {
+        /// The number of failures to tolerate.
+        f: usize,
+        /// Matchmakers given.
+        matchmakers: usize,
+        /// `2f + 1`.
+        needed: usize,
+    },
     /// A role that needs at least one node (leaders, replicas) has none.
     #[error("the cluster has no {role}")]
     EmptyRole {

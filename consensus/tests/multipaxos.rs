@@ -131,3 +131,47 @@ fn garbage_collection_bounds_every_log_on_a_long_run() {
         outcome.max_acceptor_votes
     );
 }
+
+#[test]
+fn matchmaker_multipaxos_with_reconfigurations_over_1000_seeds() {
+    let mut reconfigs = 0;
+    let mut faults = 0;
+    let ran = sweep(1000, |seed| {
+        let outcome = PaxosScenario::matchmaker(seed)
+            .run()
+            .map_err(|e| e.to_string())?;
+        reconfigs += outcome.reconfigurations.len();
+        faults += outcome.faults.events.len();
+        outcome.check()
+    });
+    assert!(
+        reconfigs as u64 >= ran,
+        "too few reconfigurations completed: {reconfigs} over {ran} seeds"
+    );
+    eprintln!("{ran} seeds, {faults} faults, {reconfigs} reconfigurations completed");
+}
+
+fn caught_mm(bug: Bug) -> stratus_sim::seeds::SeedFailure {
+    find_failure(1000, |seed| {
+        PaxosScenario::matchmaker(seed)
+            .with_bug(bug)
+            .run()
+            .map_err(|e| e.to_string())?
+            .check()
+    })
+    .unwrap_or_else(|| panic!("{bug:?} was not caught within 1000 seeds"))
+}
+
+#[test]
+fn one_value_per_slot_catches_phase1_that_skips_earlier_configurations() {
+    let failure = caught_mm(Bug::SkipPriorConfigs);
+    assert!(failure.message.contains("two values chosen"), "{failure}");
+    eprintln!("SkipPriorConfigs caught at seed {}", failure.seed);
+}
+
+#[test]
+fn one_value_per_slot_catches_configurations_collected_too_early() {
+    let failure = caught_mm(Bug::EarlyConfigGc);
+    assert!(failure.message.contains("two values chosen"), "{failure}");
+    eprintln!("EarlyConfigGc caught at seed {}", failure.seed);
+}

@@ -11,6 +11,7 @@ use stratus_sim::{LiveCluster, NodeId, Sim, SimConfig};
 use super::acceptor::Acceptor;
 use super::config::{Layout, MultiPaxosConfig};
 use super::leader::Leader;
+use super::matchmaker::Matchmaker;
 use super::message::PaxosMsg;
 use super::node::MultiPaxosNode;
 use super::replica::Replica;
@@ -40,6 +41,7 @@ pub struct MultiPaxos<S: StateMachine> {
     leaders: usize,
     acceptors: usize,
     replicas: usize,
+    matchmakers: usize,
     layout: Option<Layout>,
     _machine: PhantomData<fn() -> S>,
 }
@@ -54,6 +56,7 @@ impl<S: StateMachine> MultiPaxos<S> {
             leaders: f + 1,
             acceptors: 2 * f + 1,
             replicas: f + 1,
+            matchmakers: 0,
             layout: None,
             _machine: PhantomData,
         }
@@ -94,6 +97,13 @@ impl<S: StateMachine> MultiPaxos<S> {
         self
     }
 
+    /// Matchmaker MultiPaxos: `n` matchmakers (`2f + 1`); the acceptors become a pool from
+    /// which each ballot's configuration is drawn. Zero (the default) is classic MultiPaxos.
+    pub fn matchmakers(mut self, n: usize) -> Self {
+        self.matchmakers = n;
+        self
+    }
+
     /// Uses an explicit layout instead of counts (ids must be `0..n` for the drivers here;
     /// a host with its own transport may use any ids).
     pub fn layout(mut self, layout: Layout) -> Self {
@@ -105,7 +115,13 @@ impl<S: StateMachine> MultiPaxos<S> {
     pub fn build_layout(&self) -> Result<Layout, ConsensusError> {
         self.config.validate()?;
         let layout = self.layout.clone().unwrap_or_else(|| {
-            Layout::dense(self.cluster, self.leaders, self.acceptors, self.replicas)
+            Layout::dense_with_matchmakers(
+                self.cluster,
+                self.leaders,
+                self.acceptors,
+                self.replicas,
+                self.matchmakers,
+            )
         });
         layout.validate(self.config.f)?;
         Ok(layout)
@@ -135,6 +151,9 @@ impl<S: StateMachine> MultiPaxos<S> {
         for (i, &id) in layout.replicas.iter().enumerate() {
             let replica = Replica::new(i as u32, Arc::clone(&config), Arc::clone(&shared));
             place(id, MultiPaxosNode::Replica(Box::new(replica)))?;
+        }
+        for &id in &layout.matchmakers {
+            place(id, MultiPaxosNode::Matchmaker(Matchmaker))?;
         }
         let nodes = slots.into_iter().flatten().collect();
         Ok((layout, nodes))

@@ -24,6 +24,12 @@ pub enum Bug {
     /// The leader never resends an unanswered phase 2a: one lost message stalls a slot
     /// forever (guarded by the liveness check).
     NoResend,
+    /// Matchmaker MultiPaxos: an elected leader runs phase 1 against its own configuration
+    /// only, not the earlier ones the matchmakers report (guarded by one value per slot).
+    SkipPriorConfigs,
+    /// Matchmaker MultiPaxos: retired configurations are garbage-collected at once, before the
+    /// replicas persisted the slots they chose (guarded by one value per slot).
+    EarlyConfigGc,
 }
 
 /// MultiPaxos tuning. Durations are virtual under the simulator, real on threads.
@@ -119,6 +125,10 @@ pub struct Layout {
     pub acceptors: Vec<NodeId>,
     /// Replicas executing the log (`f + 1` suffice for durability of outputs).
     pub replicas: Vec<NodeId>,
+    /// Matchmakers (`2f + 1`), or none for classic MultiPaxos. With matchmakers, `acceptors`
+    /// is a pool and each ballot uses a configuration of `2f + 1` of them (initially the
+    /// first `2f + 1`).
+    pub matchmakers: Vec<NodeId>,
 }
 
 impl Layout {
@@ -135,7 +145,22 @@ impl Layout {
             leaders: take(leaders),
             acceptors: take(acceptors),
             replicas: take(replicas),
+            matchmakers: Vec::new(),
         }
+    }
+
+    /// Like [`Layout::dense`], with `matchmakers` matchmakers after the replicas.
+    pub fn dense_with_matchmakers(
+        cluster: ClusterId,
+        leaders: usize,
+        acceptors: usize,
+        replicas: usize,
+        matchmakers: usize,
+    ) -> Self {
+        let mut layout = Self::dense(cluster, leaders, acceptors, replicas);
+        let first = (leaders + acceptors + replicas) as u32;
+        layout.matchmakers = (first..first + matchmakers as u32).map(NodeId).collect();
+        layout
     }
 
     /// Checks the layout can tolerate `f` failures and names every node once.
@@ -154,6 +179,13 @@ impl Layout {
                 needed,
             });
         }
+        if !self.matchmakers.is_empty() && self.matchmakers.len() < needed {
+            return Err(ConsensusError::TooFewMatchmakers {
+                f,
+                matchmakers: self.matchmakers.len(),
+                needed,
+            });
+        }
         let mut seen = BTreeSet::new();
         for &id in self.all() {
             if id == NodeId::EXTERNAL || !seen.insert(id) {
@@ -163,17 +195,18 @@ impl Layout {
         Ok(())
     }
 
-    /// Every node of the layout: leaders, then acceptors, then replicas.
+    /// Every node of the layout: leaders, acceptors, replicas, then matchmakers.
     pub fn all(&self) -> impl Iterator<Item = &NodeId> {
         self.leaders
             .iter()
             .chain(&self.acceptors)
             .chain(&self.replicas)
+            .chain(&self.matchmakers)
     }
 
     /// Number of nodes in the layout.
     pub fn len(&self) -> usize {
-        self.leaders.len() + self.acceptors.len() + self.replicas.len()
+        self.leaders.len() + self.acceptors.len() + self.replicas.len() + self.matchmakers.len()
     }
 
     /// Whether the layout has no node at all.

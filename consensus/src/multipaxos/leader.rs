@@ -1,5 +1,11 @@
 //! The MultiPaxos leader (proposer): elections by ballot, phase 1 once per ballot, pipelined
 //! and batched phase 2 with thrifty quorums, and the chosen log replicas fetch from.
+//!
+//! With matchmakers in the layout it is a Matchmaker MultiPaxos leader: every ballot has its
+//! own acceptor configuration, registered with the matchmakers before use; phase 1 reaches a
+//! quorum of every earlier configuration they report; and a leader reconfigures by moving to
+//! a new ballot with a new configuration while commands keep flowing (phase 1 overlapped with
+//! phase 2), then retires the old configurations.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -23,19 +29,50 @@ struct Entry<C> {
     sent: Time,
 }
 
+/// `(ballot, configuration)` pairs matchmakers report.
+type Configs = BTreeMap<Ballot, Vec<NodeId>>;
+
 /// Where the leader stands.
 #[derive(Debug)]
 enum Phase<C> {
     /// Another leader leads (or nobody yet); campaign when it falls silent.
     Follower,
-    /// Phase 1 of our ballot: promises so far, with each acceptor's watermark and votes.
+    /// Matchmaker mode: registering our ballot's configuration; replies so far.
+    Matchmaking {
+        replies: BTreeMap<NodeId, (Configs, u64)>,
+        since: Time,
+        sent: Time,
+    },
+    /// Phase 1 of our ballot against a quorum of each configuration in `configs`: promises
+    /// so far, with each acceptor's watermark and votes.
     Electing {
+        configs: Vec<Vec<NodeId>>,
         promises: BTreeMap<NodeId, (u64, Vec<Vote<C>>)>,
         since: Time,
         sent: Time,
     },
     /// Phase 1 done: every new command goes straight to phase 2.
     Active,
+}
+
+/// An acceptor reconfiguration by the active leader (Matchmaker MultiPaxos).
+#[derive(Debug)]
+enum Reconfig {
+    /// Registering the new ballot and configuration; commands still flow in the old ballot.
+    Matching {
+        ballot: Ballot,
+        acceptors: Vec<NodeId>,
+        replies: BTreeMap<NodeId, (Configs, u64)>,
+        sent: Time,
+    },
+    /// Switched to the new ballot (commands flow in the new configuration); phase 1 runs
+    /// against the earlier configurations only to retire them.
+    Retiring {
+        configs: Vec<Vec<NodeId>>,
+        promised: BTreeSet<NodeId>,
+        boundary: u64,
+        sent: Time,
+    },
 }
 
 /// A MultiPaxos leader.
@@ -59,12 +96,27 @@ pub struct Leader<S: StateMachine> {
     pending: Batch<S::Command>,
     flush_armed: bool,
     election_deadline: Time,
+    /// The acceptor configuration of `ballot` (all acceptors without matchmakers).
+    acceptors: Vec<NodeId>,
+    reconfig: Option<Reconfig>,
+    reconfig_started: Time,
+    /// Retired configurations waiting for replicas to persist every slot below the boundary
+    /// before the matchmakers may forget them: `(new ballot, boundary)`.
+    retire_gc: Option<(Ballot, u64)>,
+    /// Watermark reported by matchmakers (from the last configuration garbage collection).
+    mm_watermark: u64,
+    reconfigurations: Vec<Duration>,
 }
 
 impl<S: StateMachine> Leader<S> {
     /// Leader number `index` of `layout`.
     pub fn new(index: u32, config: Arc<MultiPaxosConfig>, layout: Arc<Layout>) -> Self {
         let replicas = layout.replicas.len();
+        let acceptors = if layout.matchmakers.is_empty() {
+            layout.acceptors.clone()
+        } else {
+            layout.acceptors.iter().take(2 * config.f + 1).copied().collect()
+        };
         Leader {
             index,
             config,
@@ -79,6 +131,46 @@ impl<S: StateMachine> Leader<S> {
             pending: Vec::new(),
             flush_armed: false,
             election_deadline: Time::ZERO,
+            acceptors,
+            reconfig: None,
+            reconfig_started: Time::ZERO,
+            retire_gc: None,
+            mm_watermark: 0,
+            reconfigurations: Vec::new(),
+        }
+    }
+
+    /// The acceptor configuration this leader uses (or last heard of).
+    pub fn acceptors(&self) -> &[NodeId] {
+        &self.acceptors
+    }
+
+    /// How long each completed reconfiguration took, from the request to the old
+    /// configurations being retired (phase 1 done).
+    pub fn reconfigurations(&self) -> &[Duration] {
+        &self.reconfigurations
+    }
+
+    fn matchmaking(&self) -> bool {
+        !self.layout.matchmakers.is_empty()
+    }
+
+    /// Whether every configuration has a quorum among `promised`.
+    fn quorum_in_each(&self, configs: &[Vec<NodeId>], promised: impl Fn(&NodeId) -> bool) -> bool {
+        let q = self.config.quorum();
+        configs
+            .iter()
+            .all(|c| c.iter().filter(|a| promised(a)).count() >= q.min(c.len()))
+    }
+
+    fn next_ballot(&mut self, ctx: &mut Ctx<'_, S>) -> Ballot {
+        let round = self.ballot.round.max(ctx.durable().leader_round) + 1;
+        // Persist before use: a restarted leader must never reuse a ballot, or it could
+        // propose two values in one slot under the same ballot.
+        ctx.persist(|d| d.leader_round = round);
+        Ballot {
+            round,
+            leader: self.index,
         }
     }
 
@@ -129,6 +221,7 @@ impl<S: StateMachine> Leader<S> {
             return;
         }
         self.ballot = ballot;
+        self.reconfig = None;
         if !matches!(self.phase, Phase::Follower) {
             self.phase = Phase::Follower;
             // Hand buffered commands to the new leader rather than dropping them.
@@ -148,56 +241,283 @@ impl<S: StateMachine> Leader<S> {
     }
 
     fn start_election(&mut self, ctx: &mut Ctx<'_, S>) {
-        let round = self.ballot.round.max(ctx.durable().leader_round) + 1;
-        // Persist before use: a restarted leader must never reuse a ballot, or it could
-        // propose two values in one slot under the same ballot.
-        ctx.persist(|d| d.leader_round = round);
-        self.ballot = Ballot {
-            round,
-            leader: self.index,
-        };
-        let now = ctx.now();
-        self.phase = Phase::Electing {
-            promises: BTreeMap::new(),
-            since: now,
-            sent: now,
-        };
+        self.ballot = self.next_ballot(ctx);
+        self.reconfig = None;
         self.reset_deadline(ctx);
+        let now = ctx.now();
+        if self.matchmaking() {
+            self.phase = Phase::Matchmaking {
+                replies: BTreeMap::new(),
+                since: now,
+                sent: now,
+            };
+            let msg = PaxosMsg::MatchRequest {
+                ballot: self.ballot,
+                config: self.acceptors.clone(),
+            };
+            ctx.broadcast(&self.layout.matchmakers, &msg);
+        } else {
+            let all = vec![self.layout.acceptors.clone()];
+            self.enter_phase1(ctx, all, now);
+        }
+    }
+
+    /// Phase 1 of our ballot against a quorum of each of `configs`.
+    fn enter_phase1(&mut self, ctx: &mut Ctx<'_, S>, configs: Vec<Vec<NodeId>>, since: Time) {
+        let targets: BTreeSet<NodeId> = configs.iter().flatten().copied().collect();
         let msg = PaxosMsg::Phase1a {
             ballot: self.ballot,
             from: self.gc,
         };
-        ctx.broadcast(&self.layout.acceptors, &msg);
+        ctx.broadcast(&targets, &msg);
+        self.phase = Phase::Electing {
+            configs,
+            promises: BTreeMap::new(),
+            since,
+            sent: ctx.now(),
+        };
+        self.maybe_activate(ctx);
+    }
+
+    fn maybe_activate(&mut self, ctx: &mut Ctx<'_, S>) {
+        let Phase::Electing {
+            configs, promises, ..
+        } = &self.phase
+        else {
+            return;
+        };
+        if self.quorum_in_each(configs, |a| promises.contains_key(a)) {
+            self.become_active(ctx);
+        }
+    }
+
+    /// Merges matchmaker replies once a quorum answered.
+    fn merge_matches(&self, replies: &BTreeMap<NodeId, (Configs, u64)>) -> Option<(Configs, u64)> {
+        if replies.len() < self.config.quorum() {
+            return None;
+        }
+        let mut merged = Configs::new();
+        let mut watermark = 0;
+        for (prior, w) in replies.values() {
+            merged.extend(prior.iter().map(|(b, c)| (*b, c.clone())));
+            watermark = watermark.max(*w);
+        }
+        Some((merged, watermark))
+    }
+
+    fn on_match_reply(
+        &mut self,
+        ctx: &mut Ctx<'_, S>,
+        from: NodeId,
+        ballot: Ballot,
+        prior: Vec<(Ballot, Vec<NodeId>)>,
+        watermark: u64,
+    ) {
+        let prior: Configs = prior.into_iter().collect();
+        if let Phase::Matchmaking { replies, since, .. } = &mut self.phase {
+            if ballot != self.ballot {
+                return;
+            }
+            let since = *since;
+            replies.insert(from, (prior, watermark));
+            let Phase::Matchmaking { replies, .. } = &self.phase else {
+                return;
+            };
+            if let Some((merged, w)) = self.merge_matches(replies) {
+                self.mm_watermark = self.mm_watermark.max(w);
+                let configs = if self.config.bug == Some(Bug::SkipPriorConfigs) {
+                    vec![self.acceptors.clone()]
+                } else {
+                    unique(merged.into_values())
+                };
+                self.enter_phase1(ctx, configs, since);
+            }
+            return;
+        }
+        let Some(Reconfig::Matching {
+            ballot: new,
+            replies,
+            ..
+        }) = &mut self.reconfig
+        else {
+            return;
+        };
+        if ballot != *new {
+            return;
+        }
+        replies.insert(from, (prior, watermark));
+        let Some(Reconfig::Matching {
+            ballot: new,
+            acceptors,
+            replies,
+            ..
+        }) = &self.reconfig
+        else {
+            return;
+        };
+        let Some((merged, w)) = self.merge_matches(replies) else {
+            return;
+        };
+        let (new, acceptors) = (*new, acceptors.clone());
+        self.mm_watermark = self.mm_watermark.max(w);
+        let newest_prior = merged.keys().next_back().copied().unwrap_or_default();
+        let configs = unique(merged.into_values());
+        if newest_prior > self.ballot || !self.is_active() {
+            // Someone else ran a ballot between ours and the new one: our log may not cover
+            // it, so this is an ordinary election in the new ballot.
+            self.reconfig = None;
+            self.ballot = new;
+            self.acceptors = acceptors;
+            let now = ctx.now();
+            self.enter_phase1(ctx, configs, now);
+            return;
+        }
+        // Phase 2 bypassing: we led the newest earlier ballot, so in every slot our log holds
+        // the only value that ballot could have chosen, and above our log nothing can have
+        // been chosen. Re-propose our unchosen slots and carry on in the new configuration at
+        // once; phase 1 against the old configurations runs alongside, only to retire them.
+        self.ballot = new;
+        self.acceptors = acceptors;
+        let unchosen: Vec<(u64, Batch<S::Command>)> = self
+            .log
+            .iter()
+            .filter(|(_, e)| !e.chosen)
+            .map(|(&s, e)| (s, e.value.clone()))
+            .collect();
+        for (slot, value) in unchosen {
+            self.propose(ctx, slot, value);
+        }
+        let targets: BTreeSet<NodeId> = configs.iter().flatten().copied().collect();
+        ctx.broadcast(
+            &targets,
+            &PaxosMsg::Phase1a {
+                ballot: self.ballot,
+                from: self.gc,
+            },
+        );
+        self.reconfig = Some(Reconfig::Retiring {
+            configs,
+            promised: BTreeSet::new(),
+            boundary: self.next_slot,
+            sent: ctx.now(),
+        });
+        self.retire_gc = None;
+        self.heartbeat(ctx);
+        self.flush(ctx);
+        self.maybe_retired(ctx);
+    }
+
+    fn maybe_retired(&mut self, ctx: &mut Ctx<'_, S>) {
+        let Some(Reconfig::Retiring {
+            configs,
+            promised,
+            boundary,
+            ..
+        }) = &self.reconfig
+        else {
+            return;
+        };
+        if !self.quorum_in_each(configs, |a| promised.contains(a)) {
+            return;
+        }
+        self.retire_gc = Some((self.ballot, *boundary));
+        self.reconfig = None;
+        self.reconfigurations
+            .push(ctx.now().since(self.reconfig_started));
+        self.collect_configs(ctx);
+    }
+
+    /// Tells matchmakers to forget retired configurations once every slot they may have
+    /// chosen is in every replica's snapshot (until then a later leader needs them).
+    fn collect_configs(&mut self, ctx: &mut Ctx<'_, S>) {
+        if let Some((below, boundary)) = self.retire_gc {
+            if self.gc >= boundary || self.config.bug == Some(Bug::EarlyConfigGc) {
+                let msg = PaxosMsg::GarbageCollect {
+                    below,
+                    watermark: self.gc,
+                };
+                ctx.broadcast(&self.layout.matchmakers, &msg);
+            }
+        }
+    }
+
+    fn on_reconfigure(&mut self, ctx: &mut Ctx<'_, S>, acceptors: Vec<NodeId>) {
+        let distinct: BTreeSet<NodeId> = acceptors.iter().copied().collect();
+        let valid = self.matchmaking()
+            && distinct.len() == acceptors.len()
+            && acceptors.len() >= 2 * self.config.f + 1
+            && acceptors.iter().all(|a| self.layout.acceptors.contains(a));
+        if !valid || !self.is_active() || self.reconfig.is_some() {
+            return;
+        }
+        let ballot = self.next_ballot(ctx);
+        let msg = PaxosMsg::MatchRequest {
+            ballot,
+            config: acceptors.clone(),
+        };
+        ctx.broadcast(&self.layout.matchmakers, &msg);
+        self.reconfig_started = ctx.now();
+        self.reconfig = Some(Reconfig::Matching {
+            ballot,
+            acceptors,
+            replies: BTreeMap::new(),
+            sent: ctx.now(),
+        });
     }
 
     pub(super) fn on_tick(&mut self, ctx: &mut Ctx<'_, S>) {
         let now = ctx.now();
+        let resend = self.config.resend;
+        let stuck = |since: Time, deadline: Time| {
+            now >= deadline && now.since(since) >= self.config.election_timeout
+        };
         match &mut self.phase {
             Phase::Follower => {
                 if now >= self.election_deadline {
                     self.start_election(ctx);
                 }
             }
+            Phase::Matchmaking {
+                replies,
+                since,
+                sent,
+            } => {
+                if stuck(*since, self.election_deadline) {
+                    self.start_election(ctx);
+                } else if now.since(*sent) >= resend {
+                    *sent = now;
+                    let silent: Vec<NodeId> = self
+                        .layout
+                        .matchmakers
+                        .iter()
+                        .filter(|m| !replies.contains_key(m))
+                        .copied()
+                        .collect();
+                    let msg = PaxosMsg::MatchRequest {
+                        ballot: self.ballot,
+                        config: self.acceptors.clone(),
+                    };
+                    ctx.broadcast(&silent, &msg);
+                }
+            }
             Phase::Electing {
+                configs,
                 promises,
                 since,
                 sent,
             } => {
-                if now >= self.election_deadline
-                    && now.since(*since) >= self.config.election_timeout
-                {
+                if stuck(*since, self.election_deadline) {
                     // Stuck (a duel, or too few acceptors up): try again with a higher round.
                     self.start_election(ctx);
-                } else if now.since(*sent) >= self.config.resend {
+                } else if now.since(*sent) >= resend {
                     *sent = now;
                     let msg = PaxosMsg::Phase1a {
                         ballot: self.ballot,
                         from: self.gc,
                     };
-                    let silent: Vec<NodeId> = self
-                        .layout
-                        .acceptors
+                    let silent: BTreeSet<NodeId> = configs
                         .iter()
+                        .flatten()
                         .filter(|a| !promises.contains_key(a))
                         .copied()
                         .collect();
@@ -209,9 +529,67 @@ impl<S: StateMachine> Leader<S> {
                 if self.config.bug != Some(Bug::NoResend) {
                     self.resend_stale(ctx);
                 }
+                self.reconfig_tick(ctx);
+                self.collect_configs(ctx);
             }
         }
         ctx.set_timer(self.config.heartbeat, PaxosTimer::LeaderTick);
+    }
+
+    fn reconfig_tick(&mut self, ctx: &mut Ctx<'_, S>) {
+        let now = ctx.now();
+        let resend = self.config.resend;
+        let give_up = self.config.election_timeout * 4;
+        let started = self.reconfig_started;
+        match &mut self.reconfig {
+            Some(Reconfig::Matching {
+                ballot,
+                acceptors,
+                replies,
+                sent,
+            }) => {
+                if now.since(started) >= give_up {
+                    // Matchmakers unreachable: abandon; the host may ask again.
+                    self.reconfig = None;
+                } else if now.since(*sent) >= resend {
+                    *sent = now;
+                    let silent: Vec<NodeId> = self
+                        .layout
+                        .matchmakers
+                        .iter()
+                        .filter(|m| !replies.contains_key(m))
+                        .copied()
+                        .collect();
+                    let msg = PaxosMsg::MatchRequest {
+                        ballot: *ballot,
+                        config: acceptors.clone(),
+                    };
+                    ctx.broadcast(&silent, &msg);
+                }
+            }
+            Some(Reconfig::Retiring {
+                configs,
+                promised,
+                sent,
+                ..
+            }) => {
+                if now.since(*sent) >= resend {
+                    *sent = now;
+                    let silent: BTreeSet<NodeId> = configs
+                        .iter()
+                        .flatten()
+                        .filter(|a| !promised.contains(a))
+                        .copied()
+                        .collect();
+                    let msg = PaxosMsg::Phase1a {
+                        ballot: self.ballot,
+                        from: self.gc,
+                    };
+                    ctx.broadcast(&silent, &msg);
+                }
+            }
+            None => {}
+        }
     }
 
     fn heartbeat(&mut self, ctx: &mut Ctx<'_, S>) {
@@ -219,9 +597,15 @@ impl<S: StateMachine> Leader<S> {
             ballot: self.ballot,
             chosen_upto: self.chosen_upto,
             gc: self.gc,
+            config: self.acceptors.clone(),
         };
         let me = self.layout.leaders[self.index as usize];
-        let targets: Vec<NodeId> = self.layout.all().filter(|&&n| n != me).copied().collect();
+        let targets: Vec<NodeId> = self
+            .layout
+            .all()
+            .filter(|&&n| n != me)
+            .copied()
+            .collect();
         ctx.broadcast(&targets, &msg);
     }
 
@@ -242,7 +626,7 @@ impl<S: StateMachine> Leader<S> {
                 value,
                 gc: self.gc,
             };
-            ctx.broadcast(&self.layout.acceptors, &msg);
+            ctx.broadcast(&self.acceptors, &msg);
         }
     }
 
@@ -264,13 +648,24 @@ impl<S: StateMachine> Leader<S> {
                     self.on_request(ctx, command);
                 }
             }
-            PaxosMsg::Heartbeat { ballot, .. } => {
+            PaxosMsg::Heartbeat { ballot, config, .. } => {
                 if ballot > self.ballot {
                     self.observe(ctx, ballot);
-                } else if ballot == self.ballot && matches!(self.phase, Phase::Follower) {
+                }
+                if ballot == self.ballot && matches!(self.phase, Phase::Follower) {
+                    // Campaign, if it comes to that, with the incumbent's configuration.
+                    if self.matchmaking() {
+                        self.acceptors = config;
+                    }
                     self.reset_deadline(ctx);
                 }
             }
+            PaxosMsg::MatchReply {
+                ballot,
+                prior,
+                watermark,
+            } => self.on_match_reply(ctx, from, ballot, prior, watermark),
+            PaxosMsg::Reconfigure { acceptors } => self.on_reconfigure(ctx, acceptors),
             PaxosMsg::Nack { ballot } => self.observe(ctx, ballot),
             PaxosMsg::Phase1b {
                 ballot,
@@ -283,9 +678,11 @@ impl<S: StateMachine> Leader<S> {
                 }
                 if let Phase::Electing { promises, .. } = &mut self.phase {
                     promises.insert(from, (watermark, votes));
-                    if promises.len() >= self.config.quorum() {
-                        self.become_active(ctx);
-                    }
+                    self.maybe_activate(ctx);
+                } else if let Some(Reconfig::Retiring { promised, .. }) = &mut self.reconfig {
+                    // Votes are not needed: phase 2 bypassing already settled every slot.
+                    promised.insert(from);
+                    self.maybe_retired(ctx);
                 }
             }
             PaxosMsg::Phase2b { ballot, slot } => {
@@ -299,19 +696,21 @@ impl<S: StateMachine> Leader<S> {
                     self.on_fetch(ctx, from, slot);
                 }
             }
-            PaxosMsg::Persisted { replica, slot } => self.on_persisted(replica, slot),
-            // Acceptor, replica and client traffic never comes here.
+            PaxosMsg::Persisted { replica, slot } => self.on_persisted(ctx, replica, slot),
+            // Acceptor, matchmaker, replica and client traffic never comes here.
             PaxosMsg::Rejected { .. }
             | PaxosMsg::Phase1a { .. }
             | PaxosMsg::Phase2a { .. }
             | PaxosMsg::Chosen { .. }
+            | PaxosMsg::MatchRequest { .. }
+            | PaxosMsg::GarbageCollect { .. }
             | PaxosMsg::Reply { .. } => {}
         }
     }
 
     fn on_request(&mut self, ctx: &mut Ctx<'_, S>, command: Command<S::Command>) {
         match self.phase {
-            Phase::Active | Phase::Electing { .. } => {
+            Phase::Active | Phase::Electing { .. } | Phase::Matchmaking { .. } => {
                 self.pending.push(command);
                 if !self.is_active() {
                     return;
@@ -378,7 +777,7 @@ impl<S: StateMachine> Leader<S> {
             value: value.clone(),
             gc: self.gc,
         };
-        let acceptors = &self.layout.acceptors;
+        let acceptors = &self.acceptors;
         if self.config.thrifty {
             // A quorum only, rotating by slot so load spreads over the acceptors; silence is
             // answered by resending to all of them.
@@ -419,7 +818,8 @@ impl<S: StateMachine> Leader<S> {
             .map(|(w, _)| *w)
             .max()
             .unwrap_or(0)
-            .max(self.gc);
+            .max(self.gc)
+            .max(self.mm_watermark);
         let mut recovered: BTreeMap<u64, (Ballot, Batch<S::Command>)> = BTreeMap::new();
         if self.config.bug != Some(Bug::SkipPhase1Recovery) {
             for (_, votes) in promises.into_values() {
@@ -510,7 +910,7 @@ impl<S: StateMachine> Leader<S> {
         }
     }
 
-    fn on_persisted(&mut self, replica: u32, slot: u64) {
+    fn on_persisted(&mut self, ctx: &mut Ctx<'_, S>, replica: u32, slot: u64) {
         let Some(p) = self.persisted.get_mut(replica as usize) else {
             return;
         };
@@ -524,6 +924,20 @@ impl<S: StateMachine> Leader<S> {
             self.chosen_upto = self.chosen_upto.max(low);
             self.next_slot = self.next_slot.max(low);
             self.advance_chosen();
+            if self.is_active() {
+                self.collect_configs(ctx);
+            }
         }
     }
+}
+
+/// The configurations in order, each once.
+fn unique(configs: impl IntoIterator<Item = Vec<NodeId>>) -> Vec<Vec<NodeId>> {
+    let mut out: Vec<Vec<NodeId>> = Vec::new();
+    for c in configs {
+        if !out.contains(&c) {
+            out.push(c);
+        }
+    }
+    out
 }

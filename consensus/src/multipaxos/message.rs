@@ -1,6 +1,6 @@
 //! MultiPaxos messages and timers.
 
-use stratus_sim::Message;
+use stratus_sim::{Message, NodeId};
 
 use super::ballot::Ballot;
 use crate::client::ClientTimer;
@@ -78,6 +78,38 @@ pub enum PaxosMsg<C, O> {
         chosen_upto: u64,
         /// Garbage-collection watermark.
         gc: u64,
+        /// The acceptor configuration of `ballot` (followers campaign with it).
+        config: Vec<NodeId>,
+    },
+    /// Leader → matchmakers (Matchmaker MultiPaxos): I will use `config` in `ballot`; which
+    /// configurations did earlier ballots use?
+    MatchRequest {
+        /// The new ballot.
+        ballot: Ballot,
+        /// Its acceptor configuration.
+        config: Vec<NodeId>,
+    },
+    /// Matchmaker → leader: the configurations of earlier ballots it still holds.
+    MatchReply {
+        /// The ballot matched.
+        ballot: Ballot,
+        /// `(ballot, configuration)` of every earlier ballot not garbage-collected.
+        prior: Vec<(Ballot, Vec<NodeId>)>,
+        /// Slots below this were chosen and persisted by every replica when configurations
+        /// were last garbage-collected: a leader must not propose there.
+        watermark: u64,
+    },
+    /// Leader → matchmakers: configurations of ballots below `below` are retired.
+    GarbageCollect {
+        /// Every configuration of a lower ballot may be dropped.
+        below: Ballot,
+        /// The replicas' persisted watermark when they were retired.
+        watermark: u64,
+    },
+    /// Host → leaders: move to a new acceptor configuration (the active leader acts on it).
+    Reconfigure {
+        /// The new configuration (`2f + 1` distinct acceptors of the pool).
+        acceptors: Vec<NodeId>,
     },
     /// Replica → leader: send me chosen values from `from` on.
     Fetch {
@@ -118,6 +150,10 @@ where
             PaxosMsg::Nack { .. } => "nack",
             PaxosMsg::Chosen { .. } => "chosen",
             PaxosMsg::Heartbeat { .. } => "heartbeat",
+            PaxosMsg::MatchRequest { .. } => "match-request",
+            PaxosMsg::MatchReply { .. } => "match-reply",
+            PaxosMsg::GarbageCollect { .. } => "garbage-collect",
+            PaxosMsg::Reconfigure { .. } => "reconfigure",
             PaxosMsg::Fetch { .. } => "fetch",
             PaxosMsg::Persisted { .. } => "persisted",
             PaxosMsg::Reply { .. } => "reply",

@@ -4,6 +4,7 @@ use stratus_sim::{Context, Node, NodeId, TimerId};
 
 use super::acceptor::{Acceptor, AcceptorState};
 use super::leader::Leader;
+use super::matchmaker::{Matchmaker, MatchmakerState};
 use super::message::{PaxosMsg, PaxosTimer};
 use super::monitor::AuditEvent;
 use super::replica::{Replica, ReplicaSnapshot};
@@ -23,6 +24,8 @@ pub struct MultiPaxosDurable<S: StateMachine> {
     pub acceptor: AcceptorState<S::Command>,
     /// Replica: the latest snapshot.
     pub replica: Option<ReplicaSnapshot<S::Output>>,
+    /// Matchmaker: configurations per ballot.
+    pub matchmaker: MatchmakerState,
 }
 
 impl<S: StateMachine> Default for MultiPaxosDurable<S> {
@@ -31,6 +34,7 @@ impl<S: StateMachine> Default for MultiPaxosDurable<S> {
             leader_round: 0,
             acceptor: AcceptorState::default(),
             replica: None,
+            matchmaker: MatchmakerState::default(),
         }
     }
 }
@@ -44,6 +48,8 @@ pub enum MultiPaxosNode<S: StateMachine> {
     Acceptor(Acceptor),
     /// A replica executing the log.
     Replica(Box<Replica<S>>),
+    /// A matchmaker (Matchmaker MultiPaxos).
+    Matchmaker(Matchmaker),
     /// A node of client sessions.
     Client(Box<LoadClient<S>>),
 }
@@ -99,7 +105,7 @@ impl<S: StateMachine> Node for MultiPaxosNode<S> {
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
         match self {
             MultiPaxosNode::Leader(l) => l.on_start(ctx),
-            MultiPaxosNode::Acceptor(_) => {}
+            MultiPaxosNode::Acceptor(_) | MultiPaxosNode::Matchmaker(_) => {}
             MultiPaxosNode::Replica(r) => r.on_start(ctx),
             MultiPaxosNode::Client(c) => c.on_start(ctx),
         }
@@ -110,6 +116,7 @@ impl<S: StateMachine> Node for MultiPaxosNode<S> {
             MultiPaxosNode::Leader(l) => l.on_message(ctx, from, msg),
             MultiPaxosNode::Acceptor(a) => a.on_message(ctx, from, msg),
             MultiPaxosNode::Replica(r) => r.on_message(ctx, from, msg),
+            MultiPaxosNode::Matchmaker(m) => m.on_message(ctx, from, msg),
             MultiPaxosNode::Client(c) => match msg {
                 PaxosMsg::Reply { id, output, leader } => {
                     c.on_reply(ctx, id, output, Some(leader));

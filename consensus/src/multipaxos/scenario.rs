@@ -10,6 +10,7 @@ use stratus_sim::{
 
 use super::cluster::MultiPaxos;
 use super::config::{Bug, MultiPaxosConfig};
+use super::message::PaxosMsg;
 use super::monitor::{Monitor, Violation};
 use crate::client::{ClientConfig, KvWorkload, LoadClient};
 use crate::error::ConsensusError;
@@ -27,6 +28,13 @@ pub struct PaxosScenario {
     pub leaders: usize,
     /// Replicas.
     pub replicas: usize,
+    /// Acceptors (with matchmakers: the pool configurations are drawn from).
+    pub acceptors: usize,
+    /// Matchmakers (0: classic MultiPaxos).
+    pub matchmakers: usize,
+    /// Acceptor reconfigurations requested at seeded instants during the run (each a random
+    /// `2f + 1` of the pool, sent to every leader; only with matchmakers).
+    pub reconfigurations: u32,
     /// Client nodes (one session each).
     pub clients: usize,
     /// Commands per client.
@@ -57,6 +65,9 @@ impl PaxosScenario {
             config: MultiPaxosConfig::new(1),
             leaders: 2,
             replicas: 2,
+            acceptors: 3,
+            matchmakers: 0,
+            reconfigurations: 0,
             clients: 3,
             ops_per_client: 20,
             keys: 3,
@@ -66,6 +77,17 @@ impl PaxosScenario {
             chaos_until: Time::from_millis(150),
             cost: CostModel::free(),
             deadline: Time::from_secs(10),
+        }
+    }
+
+    /// Matchmaker MultiPaxos under the same faults: 2 leaders, a pool of 6 acceptors,
+    /// 3 matchmakers, 2 replicas, and 4 acceptor reconfigurations in the middle of the run.
+    pub fn matchmaker(seed: u64) -> Self {
+        PaxosScenario {
+            acceptors: 6,
+            matchmakers: 3,
+            reconfigurations: 4,
+            ..Self::faulty(seed)
         }
     }
 
@@ -83,6 +105,8 @@ impl PaxosScenario {
         let builder = MultiPaxos::<KvStore>::new(config.f)
             .config(config.clone())
             .leaders(self.leaders)
+            .acceptors(self.acceptors)
+            .matchmakers(self.matchmakers)
             .replicas(self.replicas);
         let layout = builder.build_layout()?;
         let clients = (0..self.clients)
@@ -115,9 +139,35 @@ impl PaxosScenario {
             dep.sim.apply_script(&script)?;
             faults.events.extend(script.events);
         }
+        let mut plan_rng = SimRng::new(self.seed).fork(0xc0f1);
+        let mut reconfigs: Vec<(Time, Vec<NodeId>)> = (0..self.reconfigurations)
+            .map(|_| {
+                let end = self.chaos_until.as_nanos() + 50_000_000;
+                let at = Time::from_nanos(plan_rng.range_inclusive(5_000_000, end));
+                let mut pool = layout.acceptors.clone();
+                plan_rng.shuffle(&mut pool);
+                pool.truncate(2 * config.f + 1);
+                pool.sort();
+                (at, pool)
+            })
+            .collect();
+        reconfigs.sort();
+        let mut next_reconfig = 0;
         let mut monitor = Monitor::new(config.quorum());
         let mut violation = None;
         'run: while !dep.clients_done() && dep.sim.now() <= self.deadline {
+            while let Some((at, acceptors)) = reconfigs.get(next_reconfig) {
+                if *at > dep.sim.now() {
+                    break;
+                }
+                for &leader in &layout.leaders {
+                    let msg = PaxosMsg::Reconfigure {
+                        acceptors: acceptors.clone(),
+                    };
+                    dep.sim.inject(leader, msg)?;
+                }
+                next_reconfig += 1;
+            }
             if !dep.sim.step() {
                 break;
             }
@@ -144,6 +194,12 @@ impl PaxosScenario {
             .map(|l| l.log_len())
             .max()
             .unwrap_or(0);
+        let reconfigurations: Vec<Duration> = layout
+            .leaders
+            .iter()
+            .filter_map(|&l| dep.sim.node(l).and_then(|n| n.as_leader()))
+            .flat_map(|l| l.reconfigurations().to_vec())
+            .collect();
         let max_acceptor_votes = layout
             .acceptors
             .iter()
@@ -168,6 +224,7 @@ impl PaxosScenario {
             chosen_slots: monitor.chosen_slots(),
             max_leader_log,
             max_acceptor_votes,
+            reconfigurations,
         })
     }
 }
@@ -207,6 +264,9 @@ pub struct PaxosOutcome {
     pub max_leader_log: usize,
     /// Largest number of votes an acceptor stores at the end.
     pub max_acceptor_votes: usize,
+    /// Reconfigurations completed by leaders still up at the end (crashed leaders forget
+    /// theirs), with how long each took.
+    pub reconfigurations: Vec<Duration>,
 }
 
 impl PaxosOutcome {
