@@ -1,6 +1,6 @@
 //! Benchmarks for `stratus-consensus`, printed as tables for the README.
 //!
-//! Run: `cargo run --release -p stratus-consensus --example consensus_bench [virtual|threads|all]`
+//! Run: `cargo run --release -p stratus-consensus --example consensus_bench [virtual|reconfig|threads|all]`
 //!
 //! 1. Virtual time (the simulator's cost model: every protocol message costs the receiving
 //!    node the same 10 µs of virtual CPU; replies to clients are free so clients never
@@ -17,10 +17,12 @@ use stratus_consensus::bpaxos::{BPaxos, BPaxosNode};
 use stratus_consensus::client::{ClientHost, ClientTimer};
 use stratus_consensus::multipaxos::{MultiPaxos, MultiPaxosConfig, MultiPaxosNode};
 use stratus_consensus::{
-    ClientConfig, ClientTable, ClusterId, Command, Dedup, LoadClient, Nop, NopWorkload,
-    RequestId, StateMachine,
+    ClientConfig, ClientTable, ClusterId, Command, Dedup, LoadClient, Nop, NopWorkload, RequestId,
+    StateMachine,
 };
-use stratus_sim::{Context, CostModel, LiveCluster, Message, NetConfig, Node, NodeId, SimConfig, Time, TimerId};
+use stratus_sim::{
+    Context, CostModel, LiveCluster, Message, NetConfig, Node, NodeId, SimConfig, Time, TimerId,
+};
 
 /// Slots in flight on threads (default 4; `PIPELINE=n` overrides): requests arriving while
 /// the window is full form the next batch.
@@ -79,10 +81,7 @@ struct Point {
     p50: Duration,
 }
 
-fn measure_window(
-    warm: (u64, usize),
-    end: (u64, Vec<Duration>),
-) -> Point {
+fn measure_window(warm: (u64, usize), end: (u64, Vec<Duration>)) -> Point {
     let (done0, lat0) = warm;
     let (done1, lat1) = end;
     let mut lat: Vec<Duration> = lat1[lat0.min(lat1.len())..].to_vec();
@@ -100,7 +99,10 @@ fn sim_multipaxos(batch_max: usize, sessions: u32) -> Point {
     let layout = builder.build_layout().expect("valid");
     let clients = load_clients(&layout.leaders[..1], 8, sessions.div_ceil(8), u64::MAX);
     let mut dep = builder
-        .simulate(SimConfig::new(1).net(NetConfig::default()).cost(cost()), clients)
+        .simulate(
+            SimConfig::new(1).net(NetConfig::default()).cost(cost()),
+            clients,
+        )
         .expect("valid");
     let ids = dep.clients.clone();
     dep.sim.run_until(WARM).expect("runs");
@@ -127,7 +129,10 @@ fn sim_bpaxos(leaders: usize, groups: usize, sessions: u32) -> Point {
         })
         .collect();
     let mut dep = builder
-        .simulate(SimConfig::new(1).net(NetConfig::default()).cost(cost()), clients)
+        .simulate(
+            SimConfig::new(1).net(NetConfig::default()).cost(cost()),
+            clients,
+        )
         .expect("valid");
     let ids = dep.clients.clone();
     dep.sim.run_until(WARM).expect("runs");
@@ -156,7 +161,10 @@ fn virtual_time() {
     for leaders in 1..=5 {
         rows.push((
             format!("BPaxos, {leaders} leader(s), 1 group"),
-            sessions.iter().map(|&s| sim_bpaxos(leaders, 1, s)).collect(),
+            sessions
+                .iter()
+                .map(|&s| sim_bpaxos(leaders, 1, s))
+                .collect(),
         ));
     }
     rows.push((
@@ -177,7 +185,11 @@ fn virtual_time() {
     for (name, points) in &rows {
         print!("| {name} |");
         for p in points {
-            print!(" {:.0}k ({:.2} ms) |", p.tput / 1e3, p.p50.as_secs_f64() * 1e3);
+            print!(
+                " {:.0}k ({:.2} ms) |",
+                p.tput / 1e3,
+                p.p50.as_secs_f64() * 1e3
+            );
         }
         let peak = points.iter().map(|p| p.tput).fold(0.0, f64::max);
         println!(" **{:.0}k** |", peak / 1e3);
@@ -195,6 +207,141 @@ fn virtual_time() {
         "\nBPaxos 5 leaders / MultiPaxos batch 1 peak: {:.2}x; / MultiPaxos batched peak: {:.2}x\n",
         bp5 / find("MultiPaxos, batch 1"),
         bp5 / find("MultiPaxos, batch ≤")
+    );
+}
+
+fn reconfiguration() {
+    println!(
+        "## Virtual time: Matchmaker MultiPaxos, 10 acceptor reconfigurations under steady load"
+    );
+    let mut config = MultiPaxosConfig::new(1);
+    config.batch_max = 64;
+    let builder = MultiPaxos::<Nop>::new(1)
+        .config(config)
+        .acceptors(6)
+        .matchmakers(3);
+    let layout = builder.build_layout().expect("valid");
+    let clients = load_clients(&layout.leaders[..1], 8, 8, u64::MAX);
+    let mut dep = builder
+        .simulate(
+            SimConfig::new(1).net(NetConfig::default()).cost(cost()),
+            clients,
+        )
+        .expect("valid");
+    let ids = dep.clients.clone();
+    let bucket = Duration::from_millis(10);
+    let snapshot = |dep: &stratus_consensus::multipaxos::SimDeployment<Nop>| {
+        let cs: Vec<&LoadClient<Nop>> = ids
+            .iter()
+            .filter_map(|&c| dep.sim.node(c)?.as_client())
+            .collect();
+        let done: u64 = cs.iter().map(|c| c.completed()).sum();
+        let lens: Vec<usize> = cs.iter().map(|c| c.latencies().len()).collect();
+        (done, lens)
+    };
+    // Per 10 ms bucket: throughput and median latency.
+    let mut buckets: Vec<(Time, f64, Duration)> = Vec::new();
+    let mut t = Time::from_millis(100);
+    dep.sim.run_until(t).expect("runs");
+    let mut prev = snapshot(&dep);
+    let pools = [[3u32, 4, 5], [0, 1, 2], [1, 3, 5], [0, 2, 4], [2, 3, 4]];
+    let mut next = 0;
+    while t < Time::from_millis(500) {
+        if t >= Time::from_millis(300)
+            && next < 10
+            && (t - Time::from_millis(300)).as_millis() % 20 == 0
+        {
+            let acceptors = pools[next % pools.len()]
+                .iter()
+                .map(|&i| layout.acceptors[i as usize])
+                .collect();
+            dep.sim
+                .inject(
+                    layout.leaders[0],
+                    stratus_consensus::multipaxos::PaxosMsg::Reconfigure { acceptors },
+                )
+                .expect("known leader");
+            next += 1;
+        }
+        t += bucket;
+        dep.sim.run_until(t).expect("runs");
+        let now = snapshot(&dep);
+        let mut lat: Vec<Duration> = Vec::new();
+        for (i, &c) in ids.iter().enumerate() {
+            if let Some(client) = dep.sim.node(c).and_then(|n| n.as_client()) {
+                lat.extend_from_slice(&client.latencies()[prev.1[i]..now.1[i]]);
+            }
+        }
+        lat.sort_unstable();
+        buckets.push((
+            t,
+            (now.0 - prev.0) as f64 / bucket.as_secs_f64(),
+            percentile(&lat, 0.5),
+        ));
+        prev = now;
+    }
+    let leader = dep
+        .sim
+        .node(layout.leaders[0])
+        .and_then(|n| n.as_leader())
+        .expect("leader up");
+    let durations = leader.reconfigurations().to_vec();
+    let switches = leader.switchovers().to_vec();
+    let median = |xs: Vec<f64>| {
+        let mut xs = xs;
+        xs.sort_by(f64::total_cmp);
+        xs[xs.len() / 2]
+    };
+    let before: Vec<&(Time, f64, Duration)> = buckets
+        .iter()
+        .filter(|b| b.0 <= Time::from_millis(300))
+        .collect();
+    let during: Vec<&(Time, f64, Duration)> = buckets
+        .iter()
+        .filter(|b| b.0 > Time::from_millis(300))
+        .collect();
+    let tb = median(before.iter().map(|b| b.1).collect());
+    let td = median(during.iter().map(|b| b.1).collect());
+    let lb = median(before.iter().map(|b| b.2.as_secs_f64() * 1e3).collect());
+    let ld = median(during.iter().map(|b| b.2.as_secs_f64() * 1e3).collect());
+    // Mean one-way latency of the default network is 275 µs: a round trip is 550 µs.
+    let rtt = 550e-6;
+    let rtts: Vec<f64> = durations.iter().map(|d| d.as_secs_f64() / rtt).collect();
+    println!(
+        "f = 1, pool of 6 acceptors, 3 matchmakers, 64 closed-loop sessions, batches ≤ 64, {} µs per message; 10 ms buckets, 200 ms before (100–300 ms) and 200 ms during (300–500 ms; a reconfiguration every 20 ms)\n",
+        PER_MESSAGE.as_micros()
+    );
+    println!("| | median throughput | median latency |");
+    println!("|---|---|---|");
+    println!("| before | {:.0} cmd/s | {lb:.3} ms |", tb);
+    println!(
+        "| during | {:.0} cmd/s ({:+.1}%) | {ld:.3} ms ({:+.1}%) |",
+        td,
+        (td / tb - 1.0) * 100.0,
+        (ld / lb - 1.0) * 100.0
+    );
+    let in_rtts = |ds: &[Duration]| {
+        ds.iter()
+            .map(|d| format!("{:.1}", d.as_secs_f64() / rtt))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    println!(
+        "\nnew configuration taking commands after (round trips of 550 µs): {}",
+        in_rtts(&switches)
+    );
+    println!(
+        "\n{} of 10 reconfigurations completed (old configuration retired); each took {} (in round trips of 550 µs: {})\n",
+        durations.len(),
+        durations
+            .iter()
+            .map(|d| format!("{:.2} ms", d.as_secs_f64() * 1e3))
+            .collect::<Vec<_>>()
+            .join(", "),
+        rtts.iter()
+            .map(|r| format!("{r:.1}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
 }
 
@@ -286,7 +433,9 @@ fn ops_for(sessions: u32) -> u64 {
 
 fn live_solo(sessions: u32) -> LiveRow {
     let server = NodeId(0);
-    let client = load_clients(&[server], 1, sessions, ops_for(sessions)).pop().expect("one");
+    let client = load_clients(&[server], 1, sessions, ops_for(sessions))
+        .pop()
+        .expect("one");
     let nodes = vec![
         Solo::Server(Nop::default(), ClientTable::default()),
         Solo::Client(Box::new(client)),
@@ -320,7 +469,11 @@ fn live_multipaxos(sessions: u32, batch_max: usize) -> LiveRow {
     assert!(dep.cluster().wait_halted(&ids, Duration::from_secs(120)));
     let elapsed = started.elapsed();
     let report = dep.shutdown().expect("joins");
-    let clients = report.nodes.iter().filter_map(MultiPaxosNode::as_client).collect();
+    let clients = report
+        .nodes
+        .iter()
+        .filter_map(MultiPaxosNode::as_client)
+        .collect();
     summarize(clients, elapsed)
 }
 
@@ -333,7 +486,11 @@ fn live_bpaxos(sessions: u32, leaders: usize) -> LiveRow {
     assert!(cluster.wait_halted(&ids, Duration::from_secs(120)));
     let elapsed = started.elapsed();
     let report = cluster.shutdown().expect("joins");
-    let clients = report.nodes.iter().filter_map(BPaxosNode::as_client).collect();
+    let clients = report
+        .nodes
+        .iter()
+        .filter_map(BPaxosNode::as_client)
+        .collect();
     summarize(clients, elapsed)
 }
 
@@ -344,7 +501,9 @@ fn threads() {
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         pipeline()
     );
-    println!("BPaxos f = 1, 2 leaders, 3 dependency nodes, 3 acceptors, 3 replicas (11 node threads + 1 client thread), no batching\n");
+    println!(
+        "BPaxos f = 1, 2 leaders, 3 dependency nodes, 3 acceptors, 3 replicas (11 node threads + 1 client thread), no batching\n"
+    );
     println!("| clients | unreplicated | MultiPaxos | ratio | BPaxos |");
     println!("|---|---|---|---|---|");
     for sessions in [1u32, 64, 256, 1024] {
@@ -374,6 +533,9 @@ fn main() {
     let what = std::env::args().nth(1).unwrap_or_else(|| "all".into());
     if what == "virtual" || what == "all" {
         virtual_time();
+    }
+    if what == "reconfig" || what == "all" {
+        reconfiguration();
     }
     if what == "threads" || what == "all" {
         threads();

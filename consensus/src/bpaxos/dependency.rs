@@ -67,7 +67,11 @@ impl DepNode {
                 ctx.persist(|d| {
                     d.deps.answers.insert(vertex, answer);
                     if let Some(c) = class {
-                        d.deps.classes.entry(c).or_default().push((vertex, command.op));
+                        d.deps
+                            .classes
+                            .entry(c)
+                            .or_default()
+                            .push((vertex, command.op));
                     }
                 });
                 deps

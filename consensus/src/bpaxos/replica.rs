@@ -168,8 +168,7 @@ impl<S: StateMachine> BpReplica<S> {
         };
         // As in MultiPaxos: one replica (rotating by vertex) answers fresh commands, all
         // answer retries.
-        let designated =
-            vertex.seq % self.layout.replicas.len() as u64 == u64::from(self.index);
+        let designated = vertex.seq % self.layout.replicas.len() as u64 == u64::from(self.index);
         let output = match self.table.check(command.id) {
             Dedup::Fresh => {
                 let out = self.machine.apply(&command.op);

@@ -106,6 +106,7 @@ pub struct Leader<S: StateMachine> {
     /// Watermark reported by matchmakers (from the last configuration garbage collection).
     mm_watermark: u64,
     reconfigurations: Vec<Duration>,
+    switchovers: Vec<Duration>,
 }
 
 impl<S: StateMachine> Leader<S> {
@@ -115,7 +116,12 @@ impl<S: StateMachine> Leader<S> {
         let acceptors = if layout.matchmakers.is_empty() {
             layout.acceptors.clone()
         } else {
-            layout.acceptors.iter().take(2 * config.f + 1).copied().collect()
+            layout
+                .acceptors
+                .iter()
+                .take(2 * config.f + 1)
+                .copied()
+                .collect()
         };
         Leader {
             index,
@@ -137,6 +143,7 @@ impl<S: StateMachine> Leader<S> {
             retire_gc: None,
             mm_watermark: 0,
             reconfigurations: Vec::new(),
+            switchovers: Vec::new(),
         }
     }
 
@@ -149,6 +156,12 @@ impl<S: StateMachine> Leader<S> {
     /// configurations being retired (phase 1 done).
     pub fn reconfigurations(&self) -> &[Duration] {
         &self.reconfigurations
+    }
+
+    /// How long each reconfiguration took until commands flowed in the new configuration
+    /// (matchmaking done).
+    pub fn switchovers(&self) -> &[Duration] {
+        &self.switchovers
     }
 
     fn matchmaking(&self) -> bool {
@@ -378,6 +391,8 @@ impl<S: StateMachine> Leader<S> {
         // once; phase 1 against the old configurations runs alongside, only to retire them.
         self.ballot = new;
         self.acceptors = acceptors;
+        self.switchovers
+            .push(ctx.now().since(self.reconfig_started));
         let unchosen: Vec<(u64, Batch<S::Command>)> = self
             .log
             .iter()
@@ -600,12 +615,7 @@ impl<S: StateMachine> Leader<S> {
             config: self.acceptors.clone(),
         };
         let me = self.layout.leaders[self.index as usize];
-        let targets: Vec<NodeId> = self
-            .layout
-            .all()
-            .filter(|&&n| n != me)
-            .copied()
-            .collect();
+        let targets: Vec<NodeId> = self.layout.all().filter(|&&n| n != me).copied().collect();
         ctx.broadcast(&targets, &msg);
     }
 

@@ -166,7 +166,8 @@ impl<S: StateMachine> Replica<S> {
             // One replica per slot answers fresh commands (rotating), so clients are not
             // flooded with copies; every replica answers a retry, so one replica being down
             // costs a client one retry, not its liveness.
-            let designated = self.executed % self.layout.replicas.len() as u64 == u64::from(self.index);
+            let designated =
+                self.executed % self.layout.replicas.len() as u64 == u64::from(self.index);
             for command in batch {
                 let output = match self.table.check(command.id) {
                     Dedup::Fresh => None,
