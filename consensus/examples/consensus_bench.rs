@@ -482,10 +482,13 @@ fn live_bpaxos(sessions: u32, leaders: usize) -> LiveRow {
     let layout = builder.build_layout().expect("valid");
     let clients = load_clients(&layout.leaders, 1, sessions, ops_for(sessions));
     let started = Instant::now();
-    let (cluster, _, ids) = builder.live(1, clients).expect("starts");
-    assert!(cluster.wait_halted(&ids, Duration::from_secs(120)));
+    let live = builder.live(1, clients).expect("starts");
+    assert!(
+        live.cluster
+            .wait_halted(&live.clients, Duration::from_secs(120))
+    );
     let elapsed = started.elapsed();
-    let report = cluster.shutdown().expect("joins");
+    let report = live.cluster.shutdown().expect("joins");
     let clients = report
         .nodes
         .iter()

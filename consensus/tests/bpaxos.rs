@@ -105,9 +105,12 @@ fn bpaxos_on_threads_is_linearizable() {
             LoadClient::new(config, layout.leaders.clone(), KvWorkload { keys: 4 })
         })
         .collect();
-    let (cluster, _, ids) = builder.live(9, clients).unwrap();
-    assert!(cluster.wait_halted(&ids, Duration::from_secs(30)));
-    let report = cluster.shutdown().unwrap();
+    let live = builder.live(9, clients).unwrap();
+    assert!(
+        live.cluster
+            .wait_halted(&live.clients, Duration::from_secs(30))
+    );
+    let report = live.cluster.shutdown().unwrap();
     let mut history = History::new();
     let mut completed = 0;
     for c in report.nodes.iter().filter_map(|n| n.as_client()) {

@@ -137,13 +137,27 @@ impl<S: StateMachine> BPaxos<S> {
         &self,
         seed: u64,
         clients: Vec<LoadClient<S>>,
-    ) -> Result<(LiveCluster<BPaxosNode<S>>, BPaxosLayout, Vec<NodeId>), ConsensusError> {
+    ) -> Result<BPaxosLive<S>, ConsensusError> {
         let (layout, mut nodes) = self.nodes()?;
         let first = nodes.len() as u32;
-        let ids = (first..first + clients.len() as u32).map(NodeId).collect();
+        let clients_ids = (first..first + clients.len() as u32).map(NodeId).collect();
         nodes.extend(clients.into_iter().map(|c| BPaxosNode::Client(Box::new(c))));
-        Ok((LiveCluster::start(seed, nodes)?, layout, ids))
+        Ok(BPaxosLive {
+            cluster: LiveCluster::start(seed, nodes)?,
+            layout,
+            clients: clients_ids,
+        })
     }
+}
+
+/// A BPaxos deployment on threads.
+pub struct BPaxosLive<S: StateMachine> {
+    /// The running nodes.
+    pub cluster: LiveCluster<BPaxosNode<S>>,
+    /// Which node plays which role.
+    pub layout: BPaxosLayout,
+    /// The client nodes.
+    pub clients: Vec<NodeId>,
 }
 
 /// A BPaxos deployment on the simulator.

@@ -25,7 +25,7 @@ mod scenario;
 mod vertex;
 
 pub use acceptor::{BpAcceptor, BpAcceptorState, VertexVote};
-pub use cluster::{BPaxos, BPaxosSim};
+pub use cluster::{BPaxos, BPaxosLive, BPaxosSim};
 pub use config::{BPaxosConfig, BPaxosLayout, Bug};
 pub use dependency::{DepNode, DepState};
 pub use graph::{Plan, plan};

@@ -460,7 +460,7 @@ impl<S: StateMachine> Leader<S> {
         let distinct: BTreeSet<NodeId> = acceptors.iter().copied().collect();
         let valid = self.matchmaking()
             && distinct.len() == acceptors.len()
-            && acceptors.len() >= 2 * self.config.f + 1
+            && acceptors.len() > 2 * self.config.f
             && acceptors.iter().all(|a| self.layout.acceptors.contains(a));
         if !valid || !self.is_active() || self.reconfig.is_some() {
             return;
@@ -587,23 +587,21 @@ impl<S: StateMachine> Leader<S> {
                 promised,
                 sent,
                 ..
-            }) => {
-                if now.since(*sent) >= resend {
-                    *sent = now;
-                    let silent: BTreeSet<NodeId> = configs
-                        .iter()
-                        .flatten()
-                        .filter(|a| !promised.contains(a))
-                        .copied()
-                        .collect();
-                    let msg = PaxosMsg::Phase1a {
-                        ballot: self.ballot,
-                        from: self.gc,
-                    };
-                    ctx.broadcast(&silent, &msg);
-                }
+            }) if now.since(*sent) >= resend => {
+                *sent = now;
+                let silent: BTreeSet<NodeId> = configs
+                    .iter()
+                    .flatten()
+                    .filter(|a| !promised.contains(a))
+                    .copied()
+                    .collect();
+                let msg = PaxosMsg::Phase1a {
+                    ballot: self.ballot,
+                    from: self.gc,
+                };
+                ctx.broadcast(&silent, &msg);
             }
-            None => {}
+            Some(Reconfig::Retiring { .. }) | None => {}
         }
     }
 
