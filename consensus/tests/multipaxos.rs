@@ -90,6 +90,7 @@ fn heavy(seed: u64) -> PaxosScenario {
     s.config.fetch_limit = 3;
     s.config.pipeline = Some(3);
     s.leaders = 3;
+    s.acceptors = 5;
     s.replicas = 3;
     s.clients = 6;
     s.ops_per_client = 40;
