@@ -136,12 +136,14 @@ fn garbage_collection_bounds_every_log_on_a_long_run() {
 #[test]
 fn matchmaker_multipaxos_with_reconfigurations_over_1000_seeds() {
     let mut reconfigs = 0;
+    let mut mm_reconfigs = 0;
     let mut faults = 0;
     let ran = sweep(1000, |seed| {
         let outcome = PaxosScenario::matchmaker(seed)
             .run()
             .map_err(|e| e.to_string())?;
         reconfigs += outcome.reconfigurations.len();
+        mm_reconfigs += outcome.matchmaker_reconfigurations.len();
         faults += outcome.faults.events.len();
         outcome.check()
     });
@@ -149,7 +151,13 @@ fn matchmaker_multipaxos_with_reconfigurations_over_1000_seeds() {
         reconfigs as u64 >= ran,
         "too few reconfigurations completed: {reconfigs} over {ran} seeds"
     );
-    eprintln!("{ran} seeds, {faults} faults, {reconfigs} reconfigurations completed");
+    assert!(
+        mm_reconfigs as u64 >= ran / 2,
+        "too few matchmaker replacements completed: {mm_reconfigs} over {ran} seeds"
+    );
+    eprintln!(
+        "{ran} seeds, {faults} faults, {reconfigs} acceptor reconfigurations and {mm_reconfigs} matchmaker replacements completed"
+    );
 }
 
 fn caught_mm(bug: Bug) -> stratus_sim::seeds::SeedFailure {
@@ -175,4 +183,11 @@ fn one_value_per_slot_catches_configurations_collected_too_early() {
     let failure = caught_mm(Bug::EarlyConfigGc);
     assert!(failure.message.contains("two values chosen"), "{failure}");
     eprintln!("EarlyConfigGc caught at seed {}", failure.seed);
+}
+
+#[test]
+fn one_value_per_slot_catches_matchmakers_bootstrapped_from_one_stopped_matchmaker() {
+    let failure = caught_mm(Bug::BootstrapFromOne);
+    assert!(failure.message.contains("two values chosen"), "{failure}");
+    eprintln!("BootstrapFromOne caught at seed {}", failure.seed);
 }

@@ -152,8 +152,9 @@ impl<S: StateMachine> MultiPaxos<S> {
             let replica = Replica::new(i as u32, Arc::clone(&config), Arc::clone(&shared));
             place(id, MultiPaxosNode::Replica(Box::new(replica)))?;
         }
-        for &id in &layout.matchmakers {
-            place(id, MultiPaxosNode::Matchmaker(Matchmaker))?;
+        let initial = 2 * self.config.f + 1;
+        for (i, &id) in layout.matchmakers.iter().enumerate() {
+            place(id, MultiPaxosNode::Matchmaker(Matchmaker::new(i < initial)))?;
         }
         let nodes = slots.into_iter().flatten().collect();
         Ok((layout, nodes))

@@ -30,6 +30,9 @@ pub enum Bug {
     /// Matchmaker MultiPaxos: retired configurations are garbage-collected at once, before the
     /// replicas persisted the slots they chose (guarded by one value per slot).
     EarlyConfigGc,
+    /// Matchmaker MultiPaxos: new matchmakers are bootstrapped from the first stopped
+    /// matchmaker's state instead of a quorum's (guarded by one value per slot).
+    BootstrapFromOne,
 }
 
 /// MultiPaxos tuning. Durations are virtual under the simulator, real on threads.
@@ -125,9 +128,10 @@ pub struct Layout {
     pub acceptors: Vec<NodeId>,
     /// Replicas executing the log (`f + 1` suffice for durability of outputs).
     pub replicas: Vec<NodeId>,
-    /// Matchmakers (`2f + 1`), or none for classic MultiPaxos. With matchmakers, `acceptors`
-    /// is a pool and each ballot uses a configuration of `2f + 1` of them (initially the
-    /// first `2f + 1`).
+    /// Matchmakers (at least `2f + 1`), or none for classic MultiPaxos. With matchmakers,
+    /// `acceptors` is a pool and each ballot uses a configuration of `2f + 1` of them
+    /// (initially the first `2f + 1`); likewise the matchmakers are a pool, of which the first
+    /// `2f + 1` serve until a leader replaces them.
     pub matchmakers: Vec<NodeId>,
 }
 

@@ -75,6 +75,31 @@ enum Reconfig {
     },
 }
 
+/// A replacement of the matchmakers: stop a quorum of the old ones, bootstrap the new ones
+/// with their merged state. Any leader can drive one, including to finish another's.
+#[derive(Debug)]
+struct MmReconfig {
+    epoch: u64,
+    old: Vec<NodeId>,
+    next: Vec<NodeId>,
+    stage: MmStage,
+    started: Time,
+    sent: Time,
+}
+
+#[derive(Debug)]
+enum MmStage {
+    Stopping {
+        acks: BTreeMap<NodeId, (Configs, Ballot, u64)>,
+    },
+    Bootstrapping {
+        configs: Configs,
+        gc_below: Ballot,
+        watermark: u64,
+        acks: BTreeSet<NodeId>,
+    },
+}
+
 /// A MultiPaxos leader.
 ///
 /// Safety rests on three rules: a ballot is used by one leader only (ballots carry the
@@ -107,12 +132,23 @@ pub struct Leader<S: StateMachine> {
     mm_watermark: u64,
     reconfigurations: Vec<Duration>,
     switchovers: Vec<Duration>,
+    /// The matchmakers serving now, as far as this leader knows, and their epoch.
+    matchmakers: Vec<NodeId>,
+    mm_epoch: u64,
+    mm_reconfig: Option<MmReconfig>,
+    mm_reconfigurations: Vec<Duration>,
 }
 
 impl<S: StateMachine> Leader<S> {
     /// Leader number `index` of `layout`.
     pub fn new(index: u32, config: Arc<MultiPaxosConfig>, layout: Arc<Layout>) -> Self {
         let replicas = layout.replicas.len();
+        let matchmakers = layout
+            .matchmakers
+            .iter()
+            .take(2 * config.f + 1)
+            .copied()
+            .collect();
         let acceptors = if layout.matchmakers.is_empty() {
             layout.acceptors.clone()
         } else {
@@ -144,6 +180,10 @@ impl<S: StateMachine> Leader<S> {
             mm_watermark: 0,
             reconfigurations: Vec::new(),
             switchovers: Vec::new(),
+            matchmakers,
+            mm_epoch: 0,
+            mm_reconfig: None,
+            mm_reconfigurations: Vec::new(),
         }
     }
 
@@ -156,6 +196,16 @@ impl<S: StateMachine> Leader<S> {
     /// configurations being retired (phase 1 done).
     pub fn reconfigurations(&self) -> &[Duration] {
         &self.reconfigurations
+    }
+
+    /// How long each replacement of the matchmakers this leader drove took.
+    pub fn matchmaker_reconfigurations(&self) -> &[Duration] {
+        &self.mm_reconfigurations
+    }
+
+    /// The matchmakers this leader uses.
+    pub fn matchmakers(&self) -> &[NodeId] {
+        &self.matchmakers
     }
 
     /// How long each reconfiguration took until commands flowed in the new configuration
@@ -265,10 +315,11 @@ impl<S: StateMachine> Leader<S> {
                 sent: now,
             };
             let msg = PaxosMsg::MatchRequest {
+                epoch: self.mm_epoch,
                 ballot: self.ballot,
                 config: self.acceptors.clone(),
             };
-            ctx.broadcast(&self.layout.matchmakers, &msg);
+            ctx.broadcast(&self.matchmakers, &msg);
         } else {
             let all = vec![self.layout.acceptors.clone()];
             self.enter_phase1(ctx, all, now);
@@ -326,6 +377,10 @@ impl<S: StateMachine> Leader<S> {
         prior: Vec<(Ballot, Vec<NodeId>)>,
         watermark: u64,
     ) {
+        if !self.matchmakers.contains(&from) {
+            // From a matchmaker we no longer use: quorums must come from one set.
+            return;
+        }
         let prior: Configs = prior.into_iter().collect();
         if let Phase::Matchmaking { replies, since, .. } = &mut self.phase {
             if ballot != self.ballot {
@@ -451,7 +506,185 @@ impl<S: StateMachine> Leader<S> {
                     below,
                     watermark: self.gc,
                 };
-                ctx.broadcast(&self.layout.matchmakers, &msg);
+                ctx.broadcast(&self.matchmakers, &msg);
+            }
+        }
+    }
+
+    fn on_reconfigure_matchmakers(&mut self, ctx: &mut Ctx<'_, S>, next: Vec<NodeId>) {
+        let distinct: BTreeSet<NodeId> = next.iter().copied().collect();
+        let valid = self.matchmaking()
+            && distinct.len() == next.len()
+            && next.len() > 2 * self.config.f
+            && next.iter().all(|m| self.layout.matchmakers.contains(m));
+        if !valid || !self.is_active() || self.reconfig.is_some() || self.mm_reconfig.is_some() {
+            return;
+        }
+        let prev = self.matchmakers.clone();
+        self.start_mm_reconfig(ctx, self.mm_epoch + 1, prev, next);
+    }
+
+    fn start_mm_reconfig(
+        &mut self,
+        ctx: &mut Ctx<'_, S>,
+        epoch: u64,
+        prev: Vec<NodeId>,
+        next: Vec<NodeId>,
+    ) {
+        let msg = PaxosMsg::StopMatchmakers {
+            epoch,
+            prev: prev.clone(),
+            next: next.clone(),
+        };
+        ctx.broadcast(&prev, &msg);
+        // Matchmaking against the old set cannot finish any more; it restarts on the new one.
+        if let Phase::Matchmaking { replies, .. } = &mut self.phase {
+            replies.clear();
+        }
+        self.reconfig = None;
+        self.mm_reconfig = Some(MmReconfig {
+            epoch,
+            old: prev,
+            next,
+            stage: MmStage::Stopping {
+                acks: BTreeMap::new(),
+            },
+            started: ctx.now(),
+            sent: ctx.now(),
+        });
+    }
+
+    fn on_stop_ack(
+        &mut self,
+        ctx: &mut Ctx<'_, S>,
+        from: NodeId,
+        epoch: u64,
+        configs: Vec<(Ballot, Vec<NodeId>)>,
+        gc_below: Ballot,
+        watermark: u64,
+    ) {
+        let need = if self.config.bug == Some(Bug::BootstrapFromOne) {
+            1
+        } else {
+            self.config.quorum()
+        };
+        let Some(r) = &mut self.mm_reconfig else {
+            return;
+        };
+        let MmStage::Stopping { acks } = &mut r.stage else {
+            return;
+        };
+        if r.epoch != epoch || !r.old.contains(&from) {
+            return;
+        }
+        acks.insert(from, (configs.into_iter().collect(), gc_below, watermark));
+        if acks.len() < need {
+            return;
+        }
+        let mut merged = Configs::new();
+        let mut gc = Ballot::default();
+        let mut mark = 0;
+        for (c, g, w) in acks.values() {
+            merged.extend(c.iter().map(|(b, c)| (*b, c.clone())));
+            gc = gc.max(*g);
+            mark = mark.max(*w);
+        }
+        merged = merged.split_off(&gc);
+        let msg = PaxosMsg::Bootstrap {
+            epoch,
+            prev: r.old.clone(),
+            members: r.next.clone(),
+            configs: merged.iter().map(|(b, c)| (*b, c.clone())).collect(),
+            gc_below: gc,
+            watermark: mark,
+        };
+        ctx.broadcast(&r.next, &msg);
+        r.stage = MmStage::Bootstrapping {
+            configs: merged,
+            gc_below: gc,
+            watermark: mark,
+            acks: BTreeSet::new(),
+        };
+        r.sent = ctx.now();
+    }
+
+    fn on_bootstrap_ack(&mut self, ctx: &mut Ctx<'_, S>, from: NodeId, epoch: u64) {
+        let quorum = self.config.quorum();
+        let Some(r) = &mut self.mm_reconfig else {
+            return;
+        };
+        let MmStage::Bootstrapping { acks, .. } = &mut r.stage else {
+            return;
+        };
+        if r.epoch != epoch || !r.next.contains(&from) {
+            return;
+        }
+        acks.insert(from);
+        if acks.len() < quorum {
+            return;
+        }
+        let r = self.mm_reconfig.take().expect("checked above");
+        self.matchmakers = r.next;
+        self.mm_epoch = r.epoch;
+        self.mm_reconfigurations.push(ctx.now().since(r.started));
+        // Resume matchmaking, if any, against the new set.
+        if let Phase::Matchmaking { replies, sent, .. } = &mut self.phase {
+            replies.clear();
+            *sent = ctx.now();
+            let msg = PaxosMsg::MatchRequest {
+                epoch: self.mm_epoch,
+                ballot: self.ballot,
+                config: self.acceptors.clone(),
+            };
+            ctx.broadcast(&self.matchmakers, &msg);
+        }
+    }
+
+    fn mm_reconfig_tick(&mut self, ctx: &mut Ctx<'_, S>) {
+        let now = ctx.now();
+        let Some(r) = &mut self.mm_reconfig else {
+            return;
+        };
+        if now.since(r.sent) < self.config.resend {
+            return;
+        }
+        r.sent = now;
+        match &r.stage {
+            MmStage::Stopping { acks } => {
+                let silent: Vec<NodeId> = r
+                    .old
+                    .iter()
+                    .filter(|m| !acks.contains_key(m))
+                    .copied()
+                    .collect();
+                let msg = PaxosMsg::StopMatchmakers {
+                    epoch: r.epoch,
+                    prev: r.old.clone(),
+                    next: r.next.clone(),
+                };
+                ctx.broadcast(&silent, &msg);
+            }
+            MmStage::Bootstrapping {
+                configs,
+                gc_below,
+                watermark,
+                acks,
+            } => {
+                let silent: Vec<NodeId> = r
+                    .next
+                    .iter()
+                    .filter(|m| !acks.contains(m))
+                    .copied()
+                    .collect();
+                let msg = PaxosMsg::Bootstrap {
+                    epoch: r.epoch,
+                    prev: r.old.clone(),
+                    members: r.next.clone(),
+                    configs: configs.iter().map(|(b, c)| (*b, c.clone())).collect(),
+                    gc_below: *gc_below,
+                    watermark: *watermark,
+                };
+                ctx.broadcast(&silent, &msg);
             }
         }
     }
@@ -462,15 +695,16 @@ impl<S: StateMachine> Leader<S> {
             && distinct.len() == acceptors.len()
             && acceptors.len() > 2 * self.config.f
             && acceptors.iter().all(|a| self.layout.acceptors.contains(a));
-        if !valid || !self.is_active() || self.reconfig.is_some() {
+        if !valid || !self.is_active() || self.reconfig.is_some() || self.mm_reconfig.is_some() {
             return;
         }
         let ballot = self.next_ballot(ctx);
         let msg = PaxosMsg::MatchRequest {
+            epoch: self.mm_epoch,
             ballot,
             config: acceptors.clone(),
         };
-        ctx.broadcast(&self.layout.matchmakers, &msg);
+        ctx.broadcast(&self.matchmakers, &msg);
         self.reconfig_started = ctx.now();
         self.reconfig = Some(Reconfig::Matching {
             ballot,
@@ -481,6 +715,7 @@ impl<S: StateMachine> Leader<S> {
     }
 
     pub(super) fn on_tick(&mut self, ctx: &mut Ctx<'_, S>) {
+        self.mm_reconfig_tick(ctx);
         let now = ctx.now();
         let resend = self.config.resend;
         let stuck = |since: Time, deadline: Time| {
@@ -502,13 +737,13 @@ impl<S: StateMachine> Leader<S> {
                 } else if now.since(*sent) >= resend {
                     *sent = now;
                     let silent: Vec<NodeId> = self
-                        .layout
                         .matchmakers
                         .iter()
                         .filter(|m| !replies.contains_key(m))
                         .copied()
                         .collect();
                     let msg = PaxosMsg::MatchRequest {
+                        epoch: self.mm_epoch,
                         ballot: self.ballot,
                         config: self.acceptors.clone(),
                     };
@@ -569,13 +804,13 @@ impl<S: StateMachine> Leader<S> {
                 } else if now.since(*sent) >= resend {
                     *sent = now;
                     let silent: Vec<NodeId> = self
-                        .layout
                         .matchmakers
                         .iter()
                         .filter(|m| !replies.contains_key(m))
                         .copied()
                         .collect();
                     let msg = PaxosMsg::MatchRequest {
+                        epoch: self.mm_epoch,
                         ballot: *ballot,
                         config: acceptors.clone(),
                     };
@@ -669,11 +904,36 @@ impl<S: StateMachine> Leader<S> {
                 }
             }
             PaxosMsg::MatchReply {
+                epoch,
                 ballot,
                 prior,
                 watermark,
-            } => self.on_match_reply(ctx, from, ballot, prior, watermark),
+            } => {
+                // Replies served in another epoch never count towards this epoch's quorum.
+                if epoch == self.mm_epoch {
+                    self.on_match_reply(ctx, from, ballot, prior, watermark);
+                }
+            }
             PaxosMsg::Reconfigure { acceptors } => self.on_reconfigure(ctx, acceptors),
+            PaxosMsg::ReconfigureMatchmakers { matchmakers } => {
+                self.on_reconfigure_matchmakers(ctx, matchmakers);
+            }
+            PaxosMsg::MatchmakersMoved { epoch, prev, next } => {
+                // The replacement may be unfinished (its leader may have crashed): finish it;
+                // every step is idempotent.
+                let newer = epoch > self.mm_epoch
+                    && self.mm_reconfig.as_ref().is_none_or(|r| r.epoch < epoch);
+                if newer {
+                    self.start_mm_reconfig(ctx, epoch, prev, next);
+                }
+            }
+            PaxosMsg::StopAck {
+                epoch,
+                configs,
+                gc_below,
+                watermark,
+            } => self.on_stop_ack(ctx, from, epoch, configs, gc_below, watermark),
+            PaxosMsg::BootstrapAck { epoch } => self.on_bootstrap_ack(ctx, from, epoch),
             PaxosMsg::Nack { ballot } => self.observe(ctx, ballot),
             PaxosMsg::Phase1b {
                 ballot,
@@ -712,6 +972,8 @@ impl<S: StateMachine> Leader<S> {
             | PaxosMsg::Chosen { .. }
             | PaxosMsg::MatchRequest { .. }
             | PaxosMsg::GarbageCollect { .. }
+            | PaxosMsg::StopMatchmakers { .. }
+            | PaxosMsg::Bootstrap { .. }
             | PaxosMsg::Reply { .. } => {}
         }
     }

@@ -84,6 +84,9 @@ pub enum PaxosMsg<C, O> {
     /// Leader → matchmakers (Matchmaker MultiPaxos): I will use `config` in `ballot`; which
     /// configurations did earlier ballots use?
     MatchRequest {
+        /// The matchmaker epoch the leader believes current; matchmakers of another epoch do
+        /// not answer, so a quorum never mixes two sets.
+        epoch: u64,
         /// The new ballot.
         ballot: Ballot,
         /// Its acceptor configuration.
@@ -91,6 +94,8 @@ pub enum PaxosMsg<C, O> {
     },
     /// Matchmaker → leader: the configurations of earlier ballots it still holds.
     MatchReply {
+        /// The matchmaker epoch it was served in.
+        epoch: u64,
         /// The ballot matched.
         ballot: Ballot,
         /// `(ballot, configuration)` of every earlier ballot not garbage-collected.
@@ -105,6 +110,62 @@ pub enum PaxosMsg<C, O> {
         below: Ballot,
         /// The replicas' persisted watermark when they were retired.
         watermark: u64,
+    },
+    /// Leader → the matchmakers of the previous epoch (`prev`): stop serving; the matchmakers
+    /// of `epoch` are `next`.
+    StopMatchmakers {
+        /// The new matchmaker epoch.
+        epoch: u64,
+        /// The matchmakers being replaced.
+        prev: Vec<NodeId>,
+        /// The new matchmakers.
+        next: Vec<NodeId>,
+    },
+    /// Matchmaker → leader: stopped for `epoch`; here is everything I held.
+    StopAck {
+        /// The epoch being installed.
+        epoch: u64,
+        /// Configurations per ballot.
+        configs: Vec<(Ballot, Vec<NodeId>)>,
+        /// Garbage-collection point for configurations.
+        gc_below: Ballot,
+        /// The watermark that came with it.
+        watermark: u64,
+    },
+    /// Leader → new matchmakers: start serving `epoch` with this state (merged from a quorum
+    /// of the stopped matchmakers).
+    Bootstrap {
+        /// The epoch.
+        epoch: u64,
+        /// The matchmakers it replaces.
+        prev: Vec<NodeId>,
+        /// Its matchmakers.
+        members: Vec<NodeId>,
+        /// Configurations per ballot.
+        configs: Vec<(Ballot, Vec<NodeId>)>,
+        /// Garbage-collection point for configurations.
+        gc_below: Ballot,
+        /// The watermark.
+        watermark: u64,
+    },
+    /// New matchmaker → leader: bootstrapped (durably).
+    BootstrapAck {
+        /// The epoch.
+        epoch: u64,
+    },
+    /// Stopped matchmaker → leader: I no longer serve; epoch `epoch` is served by `next`.
+    MatchmakersMoved {
+        /// The epoch that replaced this matchmaker's.
+        epoch: u64,
+        /// The matchmakers it replaced (so a leader can finish the replacement itself).
+        prev: Vec<NodeId>,
+        /// Its matchmakers.
+        next: Vec<NodeId>,
+    },
+    /// Host → leaders: replace the matchmakers (the active leader acts on it).
+    ReconfigureMatchmakers {
+        /// The new matchmakers (`2f + 1` distinct nodes of the layout's matchmaker pool).
+        matchmakers: Vec<NodeId>,
     },
     /// Host → leaders: move to a new acceptor configuration (the active leader acts on it).
     Reconfigure {
@@ -154,6 +215,12 @@ where
             PaxosMsg::MatchReply { .. } => "match-reply",
             PaxosMsg::GarbageCollect { .. } => "garbage-collect",
             PaxosMsg::Reconfigure { .. } => "reconfigure",
+            PaxosMsg::StopMatchmakers { .. } => "stop-matchmakers",
+            PaxosMsg::StopAck { .. } => "stop-ack",
+            PaxosMsg::Bootstrap { .. } => "bootstrap",
+            PaxosMsg::BootstrapAck { .. } => "bootstrap-ack",
+            PaxosMsg::MatchmakersMoved { .. } => "matchmakers-moved",
+            PaxosMsg::ReconfigureMatchmakers { .. } => "reconfigure-matchmakers",
             PaxosMsg::Fetch { .. } => "fetch",
             PaxosMsg::Persisted { .. } => "persisted",
             PaxosMsg::Reply { .. } => "reply",

@@ -25,7 +25,7 @@ pub use ballot::Ballot;
 pub use cluster::{Client, LiveDeployment, MultiPaxos, SimDeployment};
 pub use config::{Bug, Layout, MultiPaxosConfig};
 pub use leader::Leader;
-pub use matchmaker::{Matchmaker, MatchmakerState};
+pub use matchmaker::{Matchmaker, MatchmakerState, MatchmakerStatus};
 pub use message::{PaxosMsg, PaxosTimer, Vote};
 pub use monitor::{AuditEvent, Monitor, Violation};
 pub use node::{MultiPaxosDurable, MultiPaxosNode};

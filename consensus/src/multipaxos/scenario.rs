@@ -35,6 +35,9 @@ pub struct PaxosScenario {
     /// Acceptor reconfigurations requested at seeded instants during the run (each a random
     /// `2f + 1` of the pool, sent to every leader; only with matchmakers).
     pub reconfigurations: u32,
+    /// Replacements of the matchmakers (each a random `2f + 1` of the matchmaker pool)
+    /// requested at seeded instants during the run.
+    pub matchmaker_reconfigurations: u32,
     /// Client nodes (one session each).
     pub clients: usize,
     /// Commands per client.
@@ -68,6 +71,7 @@ impl PaxosScenario {
             acceptors: 3,
             matchmakers: 0,
             reconfigurations: 0,
+            matchmaker_reconfigurations: 0,
             clients: 3,
             ops_per_client: 20,
             keys: 3,
@@ -80,13 +84,15 @@ impl PaxosScenario {
         }
     }
 
-    /// Matchmaker MultiPaxos under the same faults: 2 leaders, a pool of 6 acceptors,
-    /// 3 matchmakers, 2 replicas, and 4 acceptor reconfigurations in the middle of the run.
+    /// Matchmaker MultiPaxos under the same faults: 2 leaders, a pool of 6 acceptors, a pool
+    /// of 5 matchmakers (3 serving), 2 replicas; 4 acceptor reconfigurations and 2
+    /// replacements of the matchmakers in the middle of the run.
     pub fn matchmaker(seed: u64) -> Self {
         PaxosScenario {
             acceptors: 6,
-            matchmakers: 3,
+            matchmakers: 5,
             reconfigurations: 4,
+            matchmaker_reconfigurations: 2,
             ..Self::faulty(seed)
         }
     }
@@ -140,31 +146,38 @@ impl PaxosScenario {
             faults.events.extend(script.events);
         }
         let mut plan_rng = SimRng::new(self.seed).fork(0xc0f1);
-        let mut reconfigs: Vec<(Time, Vec<NodeId>)> = (0..self.reconfigurations)
-            .map(|_| {
-                let end = self.chaos_until.as_nanos() + 50_000_000;
-                let at = Time::from_nanos(plan_rng.range_inclusive(5_000_000, end));
-                let mut pool = layout.acceptors.clone();
-                plan_rng.shuffle(&mut pool);
-                pool.truncate(2 * config.f + 1);
-                pool.sort();
-                (at, pool)
-            })
-            .collect();
-        reconfigs.sort();
+        let mut draw = |pool: &[NodeId], matchmakers: bool| {
+            let end = self.chaos_until.as_nanos() + 50_000_000;
+            let at = Time::from_nanos(plan_rng.range_inclusive(5_000_000, end));
+            let mut pool = pool.to_vec();
+            plan_rng.shuffle(&mut pool);
+            pool.truncate(2 * config.f + 1);
+            pool.sort();
+            let msg = if matchmakers {
+                PaxosMsg::ReconfigureMatchmakers { matchmakers: pool }
+            } else {
+                PaxosMsg::Reconfigure { acceptors: pool }
+            };
+            (at, msg)
+        };
+        let mut reconfigs: Vec<(Time, PaxosMsg<KvCommand, KvOutput>)> = Vec::new();
+        for _ in 0..self.reconfigurations {
+            reconfigs.push(draw(&layout.acceptors, false));
+        }
+        for _ in 0..self.matchmaker_reconfigurations {
+            reconfigs.push(draw(&layout.matchmakers, true));
+        }
+        reconfigs.sort_by_key(|(at, _)| *at);
         let mut next_reconfig = 0;
         let mut monitor = Monitor::new(config.quorum());
         let mut violation = None;
         'run: while !dep.clients_done() && dep.sim.now() <= self.deadline {
-            while let Some((at, acceptors)) = reconfigs.get(next_reconfig) {
+            while let Some((at, msg)) = reconfigs.get(next_reconfig) {
                 if *at > dep.sim.now() {
                     break;
                 }
                 for &leader in &layout.leaders {
-                    let msg = PaxosMsg::Reconfigure {
-                        acceptors: acceptors.clone(),
-                    };
-                    dep.sim.inject(leader, msg)?;
+                    dep.sim.inject(leader, msg.clone())?;
                 }
                 next_reconfig += 1;
             }
@@ -194,6 +207,12 @@ impl PaxosScenario {
             .map(|l| l.log_len())
             .max()
             .unwrap_or(0);
+        let matchmaker_reconfigurations: Vec<Duration> = layout
+            .leaders
+            .iter()
+            .filter_map(|&l| dep.sim.node(l).and_then(|n| n.as_leader()))
+            .flat_map(|l| l.matchmaker_reconfigurations().to_vec())
+            .collect();
         let reconfigurations: Vec<Duration> = layout
             .leaders
             .iter()
@@ -225,6 +244,7 @@ impl PaxosScenario {
             max_leader_log,
             max_acceptor_votes,
             reconfigurations,
+            matchmaker_reconfigurations,
         })
     }
 }
@@ -267,6 +287,8 @@ pub struct PaxosOutcome {
     /// Reconfigurations completed by leaders still up at the end (crashed leaders forget
     /// theirs), with how long each took.
     pub reconfigurations: Vec<Duration>,
+    /// Replacements of the matchmakers completed by leaders still up at the end.
+    pub matchmaker_reconfigurations: Vec<Duration>,
 }
 
 impl PaxosOutcome {
