@@ -7,9 +7,10 @@
 //!    reordering and a minority of replicas crashing; the history is checked for
 //!    linearizability, then the broken variant (reads without write-back) is hunted down over
 //!    seeds, and the same nodes run on real threads.
-//! 2. `consensus` — MultiPaxos and BPaxos replicating a KV store on the simulator under
-//!    faults (invariants checked at every step, history checked for linearizability), then a
-//!    3-replica MultiPaxos cluster on threads answering a host-side client.
+//! 2. `consensus` — MultiPaxos, Matchmaker MultiPaxos and BPaxos replicating a KV store on
+//!    the simulator under faults (invariants checked at every step, history checked for
+//!    linearizability), then a 3-acceptor MultiPaxos cluster on threads answering a host-side
+//!    client.
 //! 3. `replay` — Flor hindsight logging: a small MLP training run is recorded, then replayed
 //!    with a log statement added after the fact; replay restores the epochs from checkpoints.
 
@@ -226,6 +227,27 @@ fn consensus_section(seed: u64) -> Result<(), Box<dyn std::error::Error>> {
         outcome.verdict.is_linearizable(),
         outcome.all_done,
         outcome.max_leader_log
+    );
+    let started = Instant::now();
+    let mut mm = PaxosScenario::matchmaker(seed);
+    mm.ops_per_client = 100;
+    let outcome = mm.run()?;
+    println!(
+        "Matchmaker MultiPaxos (6 acceptors in the pool, 5 matchmakers; {} faults; 4 acceptor reconfigurations and 2 matchmaker replacements requested): {} commands, {} reconfigurations and {} matchmaker replacements completed, {:.1} ms wall",
+        outcome.faults.events.len(),
+        outcome.completed,
+        outcome.reconfigurations.len(),
+        outcome.matchmaker_reconfigurations.len(),
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    println!(
+        "  invariants at every step: {}; linearizable: {}; all clients done: {}",
+        outcome
+            .violation
+            .as_ref()
+            .map_or("held".to_string(), |(_, v)| v.to_string()),
+        outcome.verdict.is_linearizable(),
+        outcome.all_done
     );
     let started = Instant::now();
     let mut bpaxos = BPaxosScenario::faulty(seed);
