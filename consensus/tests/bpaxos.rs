@@ -135,3 +135,34 @@ fn bad_bpaxos_layouts_are_typed_errors() {
         })
     );
 }
+
+#[test]
+fn the_host_client_works_against_bpaxos_too() {
+    let mut live = BPaxos::<KvStore>::new(1)
+        .leaders(3)
+        .live(4, Vec::new())
+        .unwrap();
+    let mut client = live.client();
+    for i in 0..10 {
+        let append = KvCommand::Append {
+            key: 1,
+            suffix: i.to_string(),
+        };
+        assert_eq!(
+            client.propose(append).unwrap(),
+            stratus_consensus::KvOutput::Ok
+        );
+    }
+    assert_eq!(
+        client.propose(KvCommand::Get { key: 1 }).unwrap(),
+        stratus_consensus::KvOutput::Value(Some("0123456789".into()))
+    );
+    assert_eq!(
+        client.propose_to(5, KvCommand::Get { key: 1 }),
+        Err(ConsensusError::UnknownCluster {
+            requested: 5,
+            serving: 0
+        })
+    );
+    live.cluster.shutdown().unwrap();
+}

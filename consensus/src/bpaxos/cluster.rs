@@ -15,6 +15,7 @@ use super::replica::BpReplica;
 use crate::client::LoadClient;
 use crate::command::ClusterId;
 use crate::error::ConsensusError;
+use crate::handle::Client;
 use crate::state_machine::StateMachine;
 
 /// Builds a BPaxos deployment of `S`.
@@ -146,6 +147,7 @@ impl<S: StateMachine> BPaxos<S> {
             cluster: LiveCluster::start(seed, nodes)?,
             layout,
             clients: clients_ids,
+            next_client: 0,
         })
     }
 }
@@ -158,6 +160,20 @@ pub struct BPaxosLive<S: StateMachine> {
     pub layout: BPaxosLayout,
     /// The client nodes.
     pub clients: Vec<NodeId>,
+    next_client: u64,
+}
+
+impl<S: StateMachine> BPaxosLive<S> {
+    /// A host-side client with a fresh client id, sending to the leaders in turn.
+    pub fn client(&mut self) -> Client<'_, BPaxosNode<S>, S> {
+        self.next_client += 1;
+        Client::new(
+            &self.cluster,
+            &self.layout.leaders,
+            self.layout.cluster,
+            (1 << 63) | self.next_client,
+        )
+    }
 }
 
 /// A BPaxos deployment on the simulator.

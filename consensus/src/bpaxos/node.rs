@@ -13,6 +13,7 @@ use super::replica::BpReplica;
 use super::vertex::{VertexId, VertexValue};
 use crate::client::{ClientHost, ClientTimer, LoadClient};
 use crate::command::{ClusterId, Command};
+use crate::handle::{Answer, HostProtocol};
 use crate::state_machine::StateMachine;
 
 /// The context BPaxos roles act through.
@@ -129,6 +130,20 @@ impl<S: StateMachine> Node for BPaxosNode<S> {
             (BPaxosNode::Replica(r), BPaxosTimer::ReplicaTick) => r.on_tick(ctx),
             (BPaxosNode::Client(c), BPaxosTimer::Client(t)) => c.on_timer(ctx, t),
             _ => {}
+        }
+    }
+}
+
+impl<S: StateMachine> HostProtocol<S> for BPaxosNode<S> {
+    fn answer(msg: Self::Msg) -> Option<Answer<S::Output>> {
+        match msg {
+            BPaxosMsg::Reply { id, output } => Some(Answer::Output {
+                id,
+                output,
+                leader: None,
+            }),
+            BPaxosMsg::Rejected { id, serving } => Some(Answer::Rejected { id, serving }),
+            _ => None,
         }
     }
 }

@@ -3,7 +3,6 @@
 
 use std::marker::PhantomData;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use stratus_sim::history::History;
 use stratus_sim::{LiveCluster, NodeId, Sim, SimConfig};
@@ -12,12 +11,12 @@ use super::acceptor::Acceptor;
 use super::config::{Layout, MultiPaxosConfig};
 use super::leader::Leader;
 use super::matchmaker::Matchmaker;
-use super::message::PaxosMsg;
 use super::node::MultiPaxosNode;
 use super::replica::Replica;
 use crate::client::LoadClient;
-use crate::command::{ClientId, ClusterId, Command, RequestId};
+use crate::command::ClusterId;
 use crate::error::ConsensusError;
+use crate::handle::Client;
 use crate::state_machine::StateMachine;
 
 /// Builds a MultiPaxos deployment of `S`.
@@ -278,114 +277,18 @@ impl<S: StateMachine> LiveDeployment<S> {
 
     /// A host-side client with a fresh client id. It borrows the deployment mutably, so
     /// replies (which arrive on one channel) are never read by two clients at once.
-    pub fn client(&mut self) -> Client<'_, S> {
+    pub fn client(&mut self) -> Client<'_, MultiPaxosNode<S>, S> {
         self.next_client += 1;
-        Client {
-            cluster: &self.cluster,
-            layout: &self.layout,
-            id: (1 << 63) | self.next_client,
-            seq: 0,
-            guess: 0,
-            retry_after: Duration::from_millis(50),
-            max_attempts: 40,
-        }
+        Client::new(
+            &self.cluster,
+            &self.layout.leaders,
+            self.layout.cluster,
+            (1 << 63) | self.next_client,
+        )
     }
 
     /// Stops every thread and returns the nodes' final state.
     pub fn shutdown(self) -> Result<stratus_sim::LiveReport<MultiPaxosNode<S>>, ConsensusError> {
         Ok(self.cluster.shutdown()?)
-    }
-}
-
-/// A host-side client of a threaded deployment: proposes commands and waits for their
-/// outputs, retrying under the same request id (so at most once) through leader changes.
-pub struct Client<'a, S: StateMachine> {
-    cluster: &'a LiveCluster<MultiPaxosNode<S>>,
-    layout: &'a Layout,
-    id: ClientId,
-    seq: u64,
-    guess: usize,
-    retry_after: Duration,
-    max_attempts: u32,
-}
-
-impl<S: StateMachine> Client<'_, S> {
-    /// This client's id.
-    pub fn id(&self) -> ClientId {
-        self.id
-    }
-
-    /// Sets how long to wait before retrying and how many attempts to make in all.
-    pub fn patience(mut self, retry_after: Duration, max_attempts: u32) -> Self {
-        self.retry_after = retry_after;
-        self.max_attempts = max_attempts.max(1);
-        self
-    }
-
-    /// Proposes `op` to this deployment's cluster and returns its output.
-    pub fn propose(&mut self, op: S::Command) -> Result<S::Output, ConsensusError> {
-        self.propose_to(self.layout.cluster, op)
-    }
-
-    /// Proposes `op` naming cluster `cluster`; a cluster this deployment does not serve is
-    /// refused with [`ConsensusError::UnknownCluster`].
-    pub fn propose_to(
-        &mut self,
-        cluster: ClusterId,
-        op: S::Command,
-    ) -> Result<S::Output, ConsensusError> {
-        self.seq += 1;
-        let id = RequestId {
-            client: self.id,
-            seq: self.seq,
-        };
-        let command = Command {
-            id,
-            reply_to: NodeId::EXTERNAL,
-            op,
-        };
-        for _attempt in 0..self.max_attempts {
-            let leader = self.layout.leaders[self.guess % self.layout.leaders.len()];
-            self.cluster.send(
-                leader,
-                PaxosMsg::Request {
-                    cluster,
-                    command: command.clone(),
-                },
-            )?;
-            let deadline = Instant::now() + self.retry_after;
-            loop {
-                let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    break;
-                }
-                match self.cluster.recv_timeout(left) {
-                    Some((
-                        _,
-                        PaxosMsg::Reply {
-                            id: got,
-                            output,
-                            leader,
-                        },
-                    )) if got == id => {
-                        self.guess = leader as usize;
-                        return Ok(output);
-                    }
-                    Some((_, PaxosMsg::Rejected { id: got, serving })) if got == id => {
-                        return Err(ConsensusError::UnknownCluster {
-                            requested: cluster,
-                            serving,
-                        });
-                    }
-                    // Duplicate replies to earlier requests.
-                    Some(_) => {}
-                    None => break,
-                }
-            }
-            self.guess = (self.guess + 1) % self.layout.leaders.len();
-        }
-        Err(ConsensusError::Timeout {
-            attempts: self.max_attempts,
-        })
     }
 }

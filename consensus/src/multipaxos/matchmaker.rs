@@ -187,12 +187,12 @@ impl Matchmaker {
             return;
         }
         match msg {
-            PaxosMsg::MatchRequest { epoch, .. } if epoch != Self::epoch(&status) => {
-                // A leader behind (or ahead): never mix epochs in one quorum.
-                if epoch < Self::epoch(&status) {
-                    Self::moved(ctx, from);
-                }
+            // A leader behind: point it at this epoch. Never mix epochs in one quorum.
+            PaxosMsg::MatchRequest { epoch, .. } if epoch < Self::epoch(&status) => {
+                Self::moved(ctx, from);
             }
+            // A leader ahead of this matchmaker: it will learn nothing useful here.
+            PaxosMsg::MatchRequest { epoch, .. } if epoch > Self::epoch(&status) => {}
             PaxosMsg::MatchRequest { ballot, config, .. } => {
                 let st = &ctx.durable().matchmaker;
                 let highest = st.configs.keys().next_back().copied().unwrap_or_default();

@@ -22,7 +22,7 @@ mod scenario;
 
 pub use acceptor::{Acceptor, AcceptorState};
 pub use ballot::Ballot;
-pub use cluster::{Client, LiveDeployment, MultiPaxos, SimDeployment};
+pub use cluster::{LiveDeployment, MultiPaxos, SimDeployment};
 pub use config::{Bug, Layout, MultiPaxosConfig};
 pub use leader::Leader;
 pub use matchmaker::{Matchmaker, MatchmakerState, MatchmakerStatus};

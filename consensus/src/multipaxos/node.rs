@@ -10,6 +10,7 @@ use super::monitor::AuditEvent;
 use super::replica::{Replica, ReplicaSnapshot};
 use crate::client::{ClientHost, ClientTimer, LoadClient};
 use crate::command::{ClusterId, Command};
+use crate::handle::{Answer, HostProtocol};
 use crate::state_machine::StateMachine;
 
 /// The context MultiPaxos roles act through.
@@ -134,6 +135,20 @@ impl<S: StateMachine> Node for MultiPaxosNode<S> {
             (MultiPaxosNode::Replica(r), PaxosTimer::ReplicaTick) => r.on_tick(ctx),
             (MultiPaxosNode::Client(c), PaxosTimer::Client(t)) => c.on_timer(ctx, t),
             _ => {}
+        }
+    }
+}
+
+impl<S: StateMachine> HostProtocol<S> for MultiPaxosNode<S> {
+    fn answer(msg: Self::Msg) -> Option<Answer<S::Output>> {
+        match msg {
+            PaxosMsg::Reply { id, output, leader } => Some(Answer::Output {
+                id,
+                output,
+                leader: Some(leader),
+            }),
+            PaxosMsg::Rejected { id, serving } => Some(Answer::Rejected { id, serving }),
+            _ => None,
         }
     }
 }
