@@ -100,13 +100,10 @@ impl ClientConfig {
 /// A client timer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ClientTimer {
-    /// Resend request `seq` of `session` if it is still unanswered.
-    Retry {
-        /// Session index within the node.
-        session: u32,
-        /// The request's sequence number.
-        seq: u64,
-    },
+    /// Periodic check for unanswered requests to resend (one timer for all sessions, rather
+    /// than one per request: at hundreds of thousands of requests a second, per-request
+    /// timers would cost more than the requests).
+    Tick,
     /// Think time is over: issue the next command of `session`.
     Next {
         /// Session index within the node.
@@ -120,6 +117,15 @@ pub trait ClientHost<S: StateMachine>: Node {
     fn request(cluster: ClusterId, command: Command<S::Command>) -> Self::Msg;
     /// Wraps a client timer.
     fn client_timer(timer: ClientTimer) -> Self::Timer;
+
+    /// Wraps several requests for the same entry point; protocols that accept batches from
+    /// clients override this to send one message instead of one per command.
+    fn requests(cluster: ClusterId, commands: Vec<Command<S::Command>>) -> Vec<Self::Msg> {
+        commands
+            .into_iter()
+            .map(|c| Self::request(cluster, c))
+            .collect()
+    }
 }
 
 #[derive(Debug)]
@@ -127,6 +133,7 @@ struct InFlight<C> {
     command: Command<C>,
     op: Option<OpId>,
     since: Time,
+    retry_at: Time,
     attempts: u32,
 }
 
@@ -154,6 +161,8 @@ pub struct LoadClient<S: StateMachine> {
     latencies: Vec<Duration>,
     completed: u64,
     rejected: u64,
+    /// New requests issued while handling the current event, sent together at its end.
+    outbox: Vec<Command<S::Command>>,
 }
 
 impl<S: StateMachine> std::fmt::Debug for LoadClient<S> {
@@ -182,6 +191,7 @@ impl<S: StateMachine> LoadClient<S> {
             latencies: Vec::new(),
             completed: 0,
             rejected: 0,
+            outbox: Vec::new(),
         }
     }
 
@@ -225,7 +235,27 @@ impl<S: StateMachine> LoadClient<S> {
         for session in 0..self.config.sessions {
             self.next(ctx, session);
         }
+        self.flush(ctx);
+        ctx.set_timer(self.tick_period(), N::client_timer(ClientTimer::Tick));
         self.halt_if_done(ctx);
+    }
+
+    fn tick_period(&self) -> Duration {
+        (self.config.retry_after / 4).max(Duration::from_micros(1))
+    }
+
+    /// Sends the requests issued while handling this event, in one message where the
+    /// protocol allows it.
+    fn flush<N: ClientHost<S>>(&mut self, ctx: &mut Context<'_, N>) {
+        if self.outbox.is_empty() {
+            return;
+        }
+        let commands = std::mem::take(&mut self.outbox);
+        if let Some(&to) = self.targets.get(self.guess % self.targets.len().max(1)) {
+            for msg in N::requests(self.config.cluster, commands) {
+                ctx.send(to, msg);
+            }
+        }
     }
 
     fn next<N: ClientHost<S>>(&mut self, ctx: &mut Context<'_, N>, session: u32) {
@@ -254,18 +284,14 @@ impl<S: StateMachine> LoadClient<S> {
             .config
             .record_history
             .then(|| self.history.invoke(client, command.op.clone(), ctx.stamp()));
-        let seq = s.seq;
+        self.outbox.push(command.clone());
         s.inflight = Some(InFlight {
             command,
             op,
             since: ctx.now(),
+            retry_at: ctx.now() + self.config.retry_after,
             attempts: 0,
         });
-        self.send(ctx, session);
-        ctx.set_timer(
-            self.config.retry_after,
-            N::client_timer(ClientTimer::Retry { session, seq }),
-        );
     }
 
     fn send<N: ClientHost<S>>(&mut self, ctx: &mut Context<'_, N>, session: u32) {
@@ -280,36 +306,67 @@ impl<S: StateMachine> LoadClient<S> {
     /// Handles a timer.
     pub fn on_timer<N: ClientHost<S>>(&mut self, ctx: &mut Context<'_, N>, timer: ClientTimer) {
         match timer {
-            ClientTimer::Retry { session, seq } => {
-                let flight = self
-                    .sessions
-                    .get_mut(session as usize)
-                    .and_then(|s| s.inflight.as_mut())
-                    .filter(|f| f.command.id.seq == seq);
-                if let Some(flight) = flight {
-                    // Silence: the entry point may be down or no longer leading; try the next,
-                    // backing off (up to 8x) so a long outage does not flood the cluster with
-                    // copies of one request.
-                    flight.attempts += 1;
-                    let backoff = 1u32 << flight.attempts.min(3);
-                    self.guess = (self.guess + 1) % self.targets.len().max(1);
-                    self.send(ctx, session);
-                    ctx.set_timer(
-                        self.config.retry_after * backoff,
-                        N::client_timer(ClientTimer::Retry { session, seq }),
-                    );
+            ClientTimer::Tick => {
+                let now = ctx.now();
+                let mut stale = Vec::new();
+                for (i, s) in self.sessions.iter_mut().enumerate() {
+                    if let Some(flight) = s.inflight.as_mut() {
+                        if now >= flight.retry_at {
+                            // Silence: back off (up to 8x) so a long outage does not flood
+                            // the cluster with copies of one request.
+                            flight.attempts += 1;
+                            let backoff = 1u32 << flight.attempts.min(3);
+                            flight.retry_at = now + self.config.retry_after * backoff;
+                            stale.push(i as u32);
+                        }
+                    }
                 }
+                if !stale.is_empty() {
+                    // The entry point may be down or no longer leading: try the next one.
+                    self.guess = (self.guess + 1) % self.targets.len().max(1);
+                    for session in stale {
+                        self.send(ctx, session);
+                    }
+                }
+                ctx.set_timer(self.tick_period(), N::client_timer(ClientTimer::Tick));
             }
             ClientTimer::Next { session } => {
                 self.next(ctx, session);
+                self.flush(ctx);
                 self.halt_if_done(ctx);
             }
         }
     }
 
+    /// Handles several outputs at once (a replica's answers for one batch).
+    pub fn on_replies<N: ClientHost<S>>(
+        &mut self,
+        ctx: &mut Context<'_, N>,
+        replies: Vec<(RequestId, S::Output)>,
+        leader: Option<u32>,
+    ) {
+        for (id, output) in replies {
+            self.complete(ctx, id, output, leader);
+        }
+        self.flush(ctx);
+        self.halt_if_done(ctx);
+    }
+
     /// Handles the output of request `id`; `leader` is the replier's guess of the active
     /// entry point (an index into the targets).
     pub fn on_reply<N: ClientHost<S>>(
+        &mut self,
+        ctx: &mut Context<'_, N>,
+        id: RequestId,
+        output: S::Output,
+        leader: Option<u32>,
+    ) {
+        self.complete(ctx, id, output, leader);
+        self.flush(ctx);
+        self.halt_if_done(ctx);
+    }
+
+    fn complete<N: ClientHost<S>>(
         &mut self,
         ctx: &mut Context<'_, N>,
         id: RequestId,
@@ -342,7 +399,6 @@ impl<S: StateMachine> LoadClient<S> {
         let think = self.config.think.as_nanos() as u64;
         if think == 0 {
             self.next(ctx, session);
-            self.halt_if_done(ctx);
         } else {
             let pause = Duration::from_nanos(ctx.rng().range_inclusive(0, think));
             ctx.set_timer(pause, N::client_timer(ClientTimer::Next { session }));

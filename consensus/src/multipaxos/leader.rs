@@ -889,6 +889,30 @@ impl<S: StateMachine> Leader<S> {
                     ctx.send(command.reply_to, reply);
                 } else {
                     self.on_request(ctx, command);
+                    self.after_requests(ctx);
+                }
+            }
+            PaxosMsg::Requests { cluster, commands } => {
+                if cluster != self.layout.cluster {
+                    for command in commands {
+                        let reply = PaxosMsg::Rejected {
+                            id: command.id,
+                            serving: self.layout.cluster,
+                        };
+                        ctx.send(command.reply_to, reply);
+                    }
+                } else if matches!(self.phase, Phase::Follower) {
+                    let me = self.layout.leaders[self.index as usize];
+                    if let Some(to) = self.leader_node(self.ballot).filter(|&l| l != me) {
+                        if self.ballot.is_some() {
+                            ctx.send(to, PaxosMsg::Requests { cluster, commands });
+                        }
+                    }
+                } else {
+                    for command in commands {
+                        self.on_request(ctx, command);
+                    }
+                    self.after_requests(ctx);
                 }
             }
             PaxosMsg::Heartbeat { ballot, config, .. } => {
@@ -974,7 +998,8 @@ impl<S: StateMachine> Leader<S> {
             | PaxosMsg::GarbageCollect { .. }
             | PaxosMsg::StopMatchmakers { .. }
             | PaxosMsg::Bootstrap { .. }
-            | PaxosMsg::Reply { .. } => {}
+            | PaxosMsg::Reply { .. }
+            | PaxosMsg::Replies { .. } => {}
         }
     }
 
@@ -982,19 +1007,6 @@ impl<S: StateMachine> Leader<S> {
         match self.phase {
             Phase::Active | Phase::Electing { .. } | Phase::Matchmaking { .. } => {
                 self.pending.push(command);
-                if !self.is_active() {
-                    return;
-                }
-                if self.window_full() {
-                    // Wait for a slot to be chosen; `on_phase2b` flushes the batch then.
-                } else if self.pending.len() >= self.config.batch_max
-                    || self.config.pipeline.is_some()
-                {
-                    self.flush(ctx);
-                } else if !self.flush_armed {
-                    self.flush_armed = true;
-                    ctx.set_timer(self.config.batch_delay, PaxosTimer::Flush);
-                }
             }
             Phase::Follower => {
                 // Forward to the leader we believe in; the client retries elsewhere if that
@@ -1012,6 +1024,21 @@ impl<S: StateMachine> Leader<S> {
                     }
                 }
             }
+        }
+    }
+
+    /// Decides, after buffering requests, whether to propose now.
+    fn after_requests(&mut self, ctx: &mut Ctx<'_, S>) {
+        if !self.is_active() || self.pending.is_empty() {
+            return;
+        }
+        if self.window_full() {
+            // Wait for a slot to be chosen; `on_phase2b` flushes the batch then.
+        } else if self.pending.len() >= self.config.batch_max || self.config.pipeline.is_some() {
+            self.flush(ctx);
+        } else if !self.flush_armed {
+            self.flush_armed = true;
+            ctx.set_timer(self.config.batch_delay, PaxosTimer::Flush);
         }
     }
 

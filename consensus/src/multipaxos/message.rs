@@ -19,6 +19,13 @@ pub enum PaxosMsg<C, O> {
         /// The command.
         command: Command<C>,
     },
+    /// Client → leader: several commands at once (a client node multiplexing sessions).
+    Requests {
+        /// The cluster the client means.
+        cluster: ClusterId,
+        /// The commands.
+        commands: Vec<Command<C>>,
+    },
     /// Leader → client: this deployment is not the cluster the request named.
     Rejected {
         /// The refused request.
@@ -184,6 +191,13 @@ pub enum PaxosMsg<C, O> {
         /// Slots below it are in the replica's durable snapshot.
         slot: u64,
     },
+    /// Replica → client node: the outputs of several of its requests (one slot's worth).
+    Replies {
+        /// `(request, output)` pairs.
+        replies: Vec<(RequestId, O)>,
+        /// Index of the leader the replica believes active.
+        leader: u32,
+    },
     /// Replica → client: the output of request `id`.
     Reply {
         /// The request answered.
@@ -203,6 +217,8 @@ where
     fn kind(&self) -> &'static str {
         match self {
             PaxosMsg::Request { .. } => "request",
+            PaxosMsg::Requests { .. } => "requests",
+            PaxosMsg::Replies { .. } => "replies",
             PaxosMsg::Rejected { .. } => "rejected",
             PaxosMsg::Phase1a { .. } => "phase1a",
             PaxosMsg::Phase1b { .. } => "phase1b",

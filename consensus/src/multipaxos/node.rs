@@ -122,6 +122,7 @@ impl<S: StateMachine> Node for MultiPaxosNode<S> {
                 PaxosMsg::Reply { id, output, leader } => {
                     c.on_reply(ctx, id, output, Some(leader));
                 }
+                PaxosMsg::Replies { replies, leader } => c.on_replies(ctx, replies, Some(leader)),
                 PaxosMsg::Rejected { id, .. } => c.on_rejected(ctx, id),
                 _ => {}
             },
@@ -160,5 +161,9 @@ impl<S: StateMachine> ClientHost<S> for MultiPaxosNode<S> {
 
     fn client_timer(timer: ClientTimer) -> PaxosTimer {
         PaxosTimer::Client(timer)
+    }
+
+    fn requests(cluster: ClusterId, commands: Vec<Command<S::Command>>) -> Vec<Self::Msg> {
+        vec![PaxosMsg::Requests { cluster, commands }]
     }
 }

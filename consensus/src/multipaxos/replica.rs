@@ -12,7 +12,7 @@ use super::message::{PaxosMsg, PaxosTimer};
 use super::monitor::AuditEvent;
 use super::node::Ctx;
 use crate::client_table::{ClientTable, Dedup};
-use crate::command::{Batch, batch_digest};
+use crate::command::{Batch, RequestId, batch_digest};
 use crate::state_machine::StateMachine;
 
 /// A replica's durable snapshot: the machine (as [`StateMachine::snapshot`] bytes) and the
@@ -168,6 +168,8 @@ impl<S: StateMachine> Replica<S> {
             // costs a client one retry, not its liveness.
             let designated =
                 self.executed % self.layout.replicas.len() as u64 == u64::from(self.index);
+            // Answers for one slot, grouped by client node: one message per node.
+            let mut answers: BTreeMap<NodeId, Vec<(RequestId, S::Output)>> = BTreeMap::new();
             for command in batch {
                 let output = match self.table.check(command.id) {
                     Dedup::Fresh => None,
@@ -184,14 +186,24 @@ impl<S: StateMachine> Replica<S> {
                 if !designated && !retry {
                     continue;
                 }
-                ctx.send(
-                    command.reply_to,
-                    PaxosMsg::Reply {
-                        id: command.id,
-                        output,
-                        leader: self.leader.leader,
-                    },
-                );
+                answers
+                    .entry(command.reply_to)
+                    .or_default()
+                    .push((command.id, output));
+            }
+            let leader = self.leader.leader;
+            for (to, mut replies) in answers {
+                // Host-side clients (and single answers) get the plain form.
+                let msg = if replies.len() == 1 || to == NodeId::EXTERNAL {
+                    for (id, output) in replies.drain(1..) {
+                        ctx.send(to, PaxosMsg::Reply { id, output, leader });
+                    }
+                    let (id, output) = replies.pop().expect("one reply");
+                    PaxosMsg::Reply { id, output, leader }
+                } else {
+                    PaxosMsg::Replies { replies, leader }
+                };
+                ctx.send(to, msg);
             }
             self.executed += 1;
             if self.executed - self.snapshot_slot >= self.config.snapshot_every {
