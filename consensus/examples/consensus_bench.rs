@@ -37,7 +37,19 @@ const WARM: Time = Time::from_millis(50);
 const END: Time = Time::from_millis(250);
 
 fn cost() -> CostModel {
-    CostModel::uniform(PER_MESSAGE).with_kind("reply", Duration::ZERO)
+    CostModel::uniform(PER_MESSAGE)
+        .with_kind("reply", Duration::ZERO)
+        .with_kind("replies", Duration::ZERO)
+}
+
+/// Client nodes for the virtual-time runs: every command travels in its own request, so
+/// every protocol pays the per-message cost once per command at its entry point.
+fn sim_clients(targets: &[NodeId], nodes: u32, sessions: u32) -> Vec<LoadClient<Nop>> {
+    let mut clients = load_clients(targets, nodes, sessions, u64::MAX);
+    for c in &mut clients {
+        c.set_batch_requests(false);
+    }
+    clients
 }
 
 fn load_clients(targets: &[NodeId], nodes: u32, sessions: u32, ops: u64) -> Vec<LoadClient<Nop>> {
@@ -97,7 +109,7 @@ fn sim_multipaxos(batch_max: usize, sessions: u32) -> Point {
     config.batch_max = batch_max;
     let builder = MultiPaxos::<Nop>::new(1).config(config);
     let layout = builder.build_layout().expect("valid");
-    let clients = load_clients(&layout.leaders[..1], 8, sessions.div_ceil(8), u64::MAX);
+    let clients = sim_clients(&layout.leaders[..1], 8, sessions.div_ceil(8));
     let mut dep = builder
         .simulate(
             SimConfig::new(1).net(NetConfig::default()).cost(cost()),
@@ -123,7 +135,7 @@ fn sim_bpaxos(leaders: usize, groups: usize, sessions: u32) -> Point {
         .map(|i| {
             let mut targets = layout.leaders.clone();
             targets.rotate_left(i as usize % leaders);
-            load_clients(&targets, 1, sessions.div_ceil(nodes), u64::MAX)
+            sim_clients(&targets, 1, sessions.div_ceil(nodes))
                 .pop()
                 .expect("one")
         })
@@ -221,7 +233,7 @@ fn reconfiguration() {
         .acceptors(6)
         .matchmakers(3);
     let layout = builder.build_layout().expect("valid");
-    let clients = load_clients(&layout.leaders[..1], 8, 8, u64::MAX);
+    let clients = sim_clients(&layout.leaders[..1], 8, 8);
     let mut dep = builder
         .simulate(
             SimConfig::new(1).net(NetConfig::default()).cost(cost()),
@@ -347,7 +359,9 @@ fn reconfiguration() {
 
 // ---- real threads ----
 
-/// The unreplicated baseline: one server thread applying commands and answering.
+/// The unreplicated baseline: one server thread applying commands and answering, with the
+/// same transport batching as the replicated runs (a client node's requests issued together
+/// travel in one message, and so do the answers to them).
 enum Solo {
     Server(Nop, ClientTable<()>),
     Client(Box<LoadClient<Nop>>),
@@ -355,15 +369,15 @@ enum Solo {
 
 #[derive(Clone, Debug)]
 enum SoloMsg {
-    Request(Command<()>),
-    Reply(RequestId),
+    Requests(Vec<Command<()>>),
+    Replies(Vec<RequestId>),
 }
 
 impl Message for SoloMsg {
     fn kind(&self) -> &'static str {
         match self {
-            SoloMsg::Request(_) => "request",
-            SoloMsg::Reply(_) => "reply",
+            SoloMsg::Requests(_) => "requests",
+            SoloMsg::Replies(_) => "replies",
         }
     }
 }
@@ -381,14 +395,23 @@ impl Node for Solo {
 
     fn on_message(&mut self, ctx: &mut Context<'_, Self>, _: NodeId, msg: SoloMsg) {
         match (self, msg) {
-            (Solo::Server(machine, table), SoloMsg::Request(command)) => {
-                if let Dedup::Fresh = table.check(command.id) {
-                    machine.apply(&command.op);
-                    table.record(command.id, ());
+            (Solo::Server(machine, table), SoloMsg::Requests(commands)) => {
+                let Some(to) = commands.first().map(|c| c.reply_to) else {
+                    return;
+                };
+                let mut ids = Vec::with_capacity(commands.len());
+                for command in commands {
+                    if let Dedup::Fresh = table.check(command.id) {
+                        machine.apply(&command.op);
+                        table.record(command.id, ());
+                    }
+                    ids.push(command.id);
                 }
-                ctx.send(command.reply_to, SoloMsg::Reply(command.id));
+                ctx.send(to, SoloMsg::Replies(ids));
             }
-            (Solo::Client(c), SoloMsg::Reply(id)) => c.on_reply(ctx, id, (), None),
+            (Solo::Client(c), SoloMsg::Replies(ids)) => {
+                c.on_replies(ctx, ids.into_iter().map(|id| (id, ())).collect(), None);
+            }
             _ => {}
         }
     }
@@ -402,7 +425,11 @@ impl Node for Solo {
 
 impl ClientHost<Nop> for Solo {
     fn request(_: ClusterId, command: Command<()>) -> SoloMsg {
-        SoloMsg::Request(command)
+        SoloMsg::Requests(vec![command])
+    }
+
+    fn requests(_: ClusterId, commands: Vec<Command<()>>) -> Vec<SoloMsg> {
+        vec![SoloMsg::Requests(commands)]
     }
 
     fn client_timer(timer: ClientTimer) -> ClientTimer {

@@ -80,6 +80,10 @@ pub struct ClientConfig {
     pub record_history: bool,
     /// Record each command's latency.
     pub record_latencies: bool,
+    /// Send the requests issued while handling one event in one message, where the protocol
+    /// accepts batches (as a client library multiplexing sessions on one connection would).
+    /// Off, every command travels alone — what per-message cost models should see.
+    pub batch_requests: bool,
 }
 
 impl ClientConfig {
@@ -93,6 +97,7 @@ impl ClientConfig {
             think: Duration::from_millis(1),
             record_history: true,
             record_latencies: false,
+            batch_requests: true,
         }
     }
 }
@@ -205,6 +210,11 @@ impl<S: StateMachine> LoadClient<S> {
         &self.latencies
     }
 
+    /// Turns request batching on or off (see [`ClientConfig::batch_requests`]).
+    pub fn set_batch_requests(&mut self, on: bool) {
+        self.config.batch_requests = on;
+    }
+
     /// Clears recorded latencies and the completed count (benchmarks discard warm-up).
     pub fn reset_stats(&mut self) {
         self.latencies.clear();
@@ -252,7 +262,13 @@ impl<S: StateMachine> LoadClient<S> {
         }
         let commands = std::mem::take(&mut self.outbox);
         if let Some(&to) = self.targets.get(self.guess % self.targets.len().max(1)) {
-            for msg in N::requests(self.config.cluster, commands) {
+            let cluster = self.config.cluster;
+            let msgs = if self.config.batch_requests {
+                N::requests(cluster, commands)
+            } else {
+                commands.into_iter().map(|c| N::request(cluster, c)).collect()
+            };
+            for msg in msgs {
                 ctx.send(to, msg);
             }
         }
