@@ -483,13 +483,16 @@ fn live_solo(sessions: u32) -> LiveRow {
     summarize(clients, elapsed)
 }
 
-fn live_multipaxos(sessions: u32, batch_max: usize) -> LiveRow {
+fn live_multipaxos(sessions: u32, batch_max: usize, batch_requests: bool) -> LiveRow {
     let mut config = MultiPaxosConfig::new(1);
     config.batch_max = batch_max;
     config.pipeline = Some(pipeline());
     let builder = MultiPaxos::<Nop>::new(1).replicas(3).config(config);
     let layout = builder.build_layout().expect("valid");
-    let clients = load_clients(&layout.leaders[..1], 1, sessions, ops_for(sessions));
+    let mut clients = load_clients(&layout.leaders[..1], 1, sessions, ops_for(sessions));
+    for c in &mut clients {
+        c.set_batch_requests(batch_requests);
+    }
     let started = Instant::now();
     let dep = builder.live(1, clients).expect("starts");
     let ids = dep.client_nodes().to_vec();
@@ -534,11 +537,14 @@ fn threads() {
     println!(
         "BPaxos f = 1, 2 leaders, 3 dependency nodes, 3 acceptors, 3 replicas (11 node threads + 1 client thread), no batching\n"
     );
-    println!("| clients | unreplicated | MultiPaxos | ratio | BPaxos |");
-    println!("|---|---|---|---|---|");
+    println!(
+        "| clients | unreplicated | MultiPaxos | ratio | MultiPaxos, one message per request | BPaxos |"
+    );
+    println!("|---|---|---|---|---|---|");
     for sessions in [1u32, 64, 256, 1024] {
         let solo = live_solo(sessions);
-        let mp = live_multipaxos(sessions, 256);
+        let mp = live_multipaxos(sessions, 256, true);
+        let single = live_multipaxos(sessions, 256, false);
         let bp = live_bpaxos(sessions, 2);
         let cell = |r: &LiveRow| {
             format!(
@@ -549,10 +555,11 @@ fn threads() {
             )
         };
         println!(
-            "| {sessions} | {} | {} | {:.2} | {} |",
+            "| {sessions} | {} | {} | {:.2} | {} | {} |",
             cell(&solo),
             cell(&mp),
             mp.tput / solo.tput,
+            cell(&single),
             cell(&bp)
         );
     }
