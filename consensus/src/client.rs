@@ -266,7 +266,10 @@ impl<S: StateMachine> LoadClient<S> {
             let msgs = if self.config.batch_requests {
                 N::requests(cluster, commands)
             } else {
-                commands.into_iter().map(|c| N::request(cluster, c)).collect()
+                commands
+                    .into_iter()
+                    .map(|c| N::request(cluster, c))
+                    .collect()
             };
             for msg in msgs {
                 ctx.send(to, msg);
