@@ -166,3 +166,10 @@ fn the_host_client_works_against_bpaxos_too() {
     );
     live.cluster.shutdown().unwrap();
 }
+
+#[test]
+fn commuting_commands_stay_unordered_or_the_check_fails() {
+    let f = caught(Bug::DependOnEverything);
+    assert!(f.message.contains("do not conflict"), "{f}");
+    eprintln!("DependOnEverything caught at seed {}", f.seed);
+}

@@ -93,7 +93,13 @@ impl<S: StateMachine> BPaxos<S> {
             let leader = BpLeader::new(i as u32, Arc::clone(&config), Arc::clone(&shared));
             nodes.push(BPaxosNode::Leader(Box::new(leader)));
         }
-        nodes.extend(layout.deps.iter().map(|_| BPaxosNode::Dep(DepNode)));
+        let everything = self.config.bug == Some(super::config::Bug::DependOnEverything);
+        nodes.extend(
+            layout
+                .deps
+                .iter()
+                .map(|_| BPaxosNode::Dep(DepNode::new(everything))),
+        );
         for _ in layout.acceptor_groups.iter().flatten() {
             nodes.push(BPaxosNode::Acceptor(BpAcceptor::new(config.audit)));
         }

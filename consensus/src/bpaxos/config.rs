@@ -23,6 +23,9 @@ pub enum Bug {
     UnsortedComponents,
     /// Replicas never recover a missing dependency (guarded by the liveness check).
     NoRecovery,
+    /// The dependency service reports every earlier command, conflicting or not (guarded by
+    /// the commuting-commands-are-not-ordered invariant).
+    DependOnEverything,
 }
 
 /// BPaxos tuning.

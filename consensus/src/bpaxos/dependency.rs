@@ -37,9 +37,19 @@ impl<C> Default for DepState<C> {
 /// other. That is the whole argument for "conflicting vertices are ordered", so the state is
 /// persisted before answering: a node that forgot what it saw would break it.
 #[derive(Debug, Default)]
-pub struct DepNode;
+pub struct DepNode {
+    /// The `DependOnEverything` bug: answer with every vertex seen.
+    everything: bool,
+}
 
 impl DepNode {
+    /// A dependency node; `depend_on_everything` injects the bug of that name.
+    pub fn new(depend_on_everything: bool) -> Self {
+        DepNode {
+            everything: depend_on_everything,
+        }
+    }
+
     pub(super) fn on_message<S: StateMachine>(
         &mut self,
         ctx: &mut Ctx<'_, S>,
@@ -56,13 +66,17 @@ impl DepNode {
                 // Linear in the earlier commands of the same class: this simple service keeps
                 // everything (no garbage collection yet).
                 let class = S::conflict_class(&command.op);
-                let deps: Vec<VertexId> = class
-                    .and_then(|c| ctx.durable().deps.classes.get(&c))
-                    .into_iter()
-                    .flatten()
-                    .filter(|(_, op)| S::conflicts(op, &command.op))
-                    .map(|(v, _)| *v)
-                    .collect();
+                let deps: Vec<VertexId> = if self.everything {
+                    ctx.durable().deps.answers.keys().copied().collect()
+                } else {
+                    class
+                        .and_then(|c| ctx.durable().deps.classes.get(&c))
+                        .into_iter()
+                        .flatten()
+                        .filter(|(_, op)| S::conflicts(op, &command.op))
+                        .map(|(v, _)| *v)
+                        .collect()
+                };
                 let answer = deps.clone();
                 ctx.persist(|d| {
                     d.deps.answers.insert(vertex, answer);

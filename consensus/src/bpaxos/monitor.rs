@@ -58,6 +58,14 @@ pub enum BpViolation {
         /// The other.
         b: VertexId,
     },
+    /// Two chosen vertices with commands that do not conflict, one depending on the other:
+    /// commuting commands must not be ordered.
+    NeedlessDependency {
+        /// One vertex.
+        a: VertexId,
+        /// The other.
+        b: VertexId,
+    },
     /// Two replicas executed conflicting commands in opposite orders.
     OrderDiffers {
         /// The replica that disagreed with an earlier one.
@@ -85,6 +93,10 @@ impl fmt::Display for BpViolation {
             BpViolation::ConflictUnordered { a, b } => write!(
                 f,
                 "conflicting vertices {a} and {b} were chosen without either depending on the other"
+            ),
+            BpViolation::NeedlessDependency { a, b } => write!(
+                f,
+                "vertices {a} and {b} do not conflict, yet one depends on the other"
             ),
             BpViolation::OrderDiffers {
                 replica,
@@ -175,11 +187,18 @@ impl<S: StateMachine> BpMonitor<S> {
                     return Ok(());
                 }
                 for (&other, theirs) in &self.chosen {
-                    if Self::conflict(theirs, &value)
-                        && theirs.deps.binary_search(&vertex).is_err()
-                        && value.deps.binary_search(&other).is_err()
-                    {
+                    let ordered = theirs.deps.binary_search(&vertex).is_ok()
+                        || value.deps.binary_search(&other).is_ok();
+                    let commands = theirs.command.is_some() && value.command.is_some();
+                    let conflict = Self::conflict(theirs, &value);
+                    if conflict && !ordered {
                         return Err(BpViolation::ConflictUnordered {
+                            a: other,
+                            b: vertex,
+                        });
+                    }
+                    if commands && !conflict && ordered {
+                        return Err(BpViolation::NeedlessDependency {
                             a: other,
                             b: vertex,
                         });
