@@ -11,6 +11,7 @@ pub use stratus_lattice as lattice;
 /// statements (crate `stratus-replay`).
 pub use stratus_replay as replay;
 
-/// Replicated state machines: MultiPaxos with leader election, batching, thrifty quorums and
-/// log garbage collection, tested under faults (crate `stratus-consensus`).
+/// Replicated state machines: MultiPaxos (leader election, batching, thrifty quorums, log
+/// garbage collection), Matchmaker MultiPaxos (reconfiguration while serving) and BPaxos
+/// (generalized consensus), tested under faults (crate `stratus-consensus`).
 pub use stratus_consensus as consensus;
