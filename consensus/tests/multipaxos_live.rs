@@ -116,6 +116,14 @@ fn bad_deployments_are_typed_errors() {
         MultiPaxos::<KvStore>::new(1).layout(sparse).nodes().err(),
         Some(ConsensusError::UnknownNode(NodeId(40)))
     );
+    assert_eq!(
+        MultiPaxos::<KvStore>::new(1).matchmakers(2).build_layout(),
+        Err(ConsensusError::TooFewMatchmakers {
+            f: 1,
+            matchmakers: 2,
+            needed: 3
+        })
+    );
     let mut config = MultiPaxosConfig::new(1);
     config.batch_max = 0;
     assert!(matches!(
