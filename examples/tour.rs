@@ -233,7 +233,7 @@ fn consensus_section(seed: u64) -> Result<(), Box<dyn std::error::Error>> {
     mm.ops_per_client = 100;
     let outcome = mm.run()?;
     println!(
-        "Matchmaker MultiPaxos (6 acceptors in the pool, 5 matchmakers; {} faults; 4 acceptor reconfigurations and 2 matchmaker replacements requested): {} commands, {} reconfigurations and {} matchmaker replacements completed, {:.1} ms wall",
+        "Matchmaker MultiPaxos (6 acceptors in the pool, 5 matchmakers; {} faults; 4 acceptor reconfigurations and 2 matchmaker replacements requested mid-run): {} commands; completed by leaders still up at the end: {} reconfiguration(s), {} matchmaker replacement(s); {:.1} ms wall",
         outcome.faults.events.len(),
         outcome.completed,
         outcome.reconfigurations.len(),
