@@ -15,3 +15,8 @@ pub use stratus_replay as replay;
 /// AFT: atomic fault tolerance with read-atomic isolation over any key-value storage (crate
 /// `stratus-txn`).
 pub use stratus_txn as txn;
+
+/// Replicated state machines: MultiPaxos (leader election, batching, thrifty quorums, log
+/// garbage collection), Matchmaker MultiPaxos (reconfiguration while serving) and BPaxos
+/// (generalized consensus), tested under faults (crate `stratus-consensus`).
+pub use stratus_consensus as consensus;
