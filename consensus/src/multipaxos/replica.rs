@@ -13,6 +13,7 @@ use super::monitor::AuditEvent;
 use super::node::Ctx;
 use crate::client_table::{ClientTable, Dedup};
 use crate::command::{Batch, RequestId, batch_digest};
+use crate::error::ConsensusError;
 use crate::state_machine::StateMachine;
 
 /// A replica's durable snapshot: the machine (as [`StateMachine::snapshot`] bytes) and the
@@ -41,6 +42,9 @@ pub struct Replica<S: StateMachine> {
     leader_chosen_upto: u64,
     snapshot_slot: u64,
     audit: Option<Vec<AuditEvent>>,
+    /// Set when this replica's own durable snapshot failed to decode: the replica then stops
+    /// (fail-stop) instead of executing from a state it cannot trust.
+    storage_error: Option<ConsensusError>,
 }
 
 impl<S: StateMachine> Replica<S> {
@@ -58,6 +62,7 @@ impl<S: StateMachine> Replica<S> {
             leader: Ballot::default(),
             leader_chosen_upto: 0,
             snapshot_slot: 0,
+            storage_error: None,
             audit,
         }
     }
@@ -77,6 +82,25 @@ impl<S: StateMachine> Replica<S> {
         self.log.len()
     }
 
+    /// Restores the machine, client table and position from a snapshot; a snapshot whose
+    /// machine bytes do not decode is [`ConsensusError::CorruptSnapshot`] and changes nothing.
+    pub fn load_snapshot(
+        &mut self,
+        snap: &ReplicaSnapshot<S::Output>,
+    ) -> Result<(), ConsensusError> {
+        let machine = S::restore(&snap.machine)?;
+        self.machine = machine;
+        self.table = snap.table.clone();
+        self.executed = snap.slot;
+        self.snapshot_slot = snap.slot;
+        Ok(())
+    }
+
+    /// Why this replica stopped, if its own durable snapshot was corrupt.
+    pub fn storage_error(&self) -> Option<&ConsensusError> {
+        self.storage_error.as_ref()
+    }
+
     /// Takes the audit events recorded since the last call.
     pub fn take_audit(&mut self) -> Vec<AuditEvent> {
         self.audit.as_mut().map(std::mem::take).unwrap_or_default()
@@ -85,11 +109,14 @@ impl<S: StateMachine> Replica<S> {
     pub(super) fn on_start(&mut self, ctx: &mut Ctx<'_, S>) {
         if let Some(snap) = &ctx.durable().replica {
             // The bytes were written by this replica's own `snapshot`; failing to read them
-            // back means stable storage itself is corrupt, which no protocol can repair.
-            self.machine = S::restore(&snap.machine).expect("own snapshot must decode");
-            self.table = snap.table.clone();
-            self.executed = snap.slot;
-            self.snapshot_slot = snap.slot;
+            // back means stable storage itself is corrupt. Executing from an empty machine
+            // would diverge from the other replicas, so the replica stops (a crashed replica
+            // is something the protocol tolerates) and reports why.
+            let snap = snap.clone();
+            if let Err(e) = self.load_snapshot(&snap) {
+                self.storage_error = Some(e);
+                return;
+            }
         }
         ctx.set_timer(self.config.heartbeat, PaxosTimer::ReplicaTick);
     }
@@ -123,6 +150,9 @@ impl<S: StateMachine> Replica<S> {
         _from: NodeId,
         msg: PaxosMsg<S::Command, S::Output>,
     ) {
+        if self.storage_error.is_some() {
+            return; // stopped: see `storage_error`
+        }
         match msg {
             PaxosMsg::Chosen { entries } => {
                 let catch_up = entries.len() > 1;
@@ -225,5 +255,36 @@ impl<S: StateMachine> Replica<S> {
             slot: self.snapshot_slot,
         };
         ctx.broadcast(&self.layout.leaders, &msg);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kv::KvStore;
+    use crate::multipaxos::MultiPaxos;
+
+    #[test]
+    fn a_corrupt_snapshot_is_a_typed_error_and_changes_nothing() {
+        let layout = MultiPaxos::<KvStore>::new(1).build_layout().unwrap();
+        let config = Arc::new(MultiPaxosConfig::new(1));
+        let mut replica = Replica::<KvStore>::new(0, config, Arc::new(layout));
+        let corrupt = ReplicaSnapshot {
+            slot: 40,
+            machine: vec![0xff; 7],
+            table: ClientTable::default(),
+        };
+        assert!(matches!(
+            replica.load_snapshot(&corrupt),
+            Err(ConsensusError::CorruptSnapshot(_))
+        ));
+        assert_eq!(replica.executed(), 0);
+        let good = ReplicaSnapshot {
+            slot: 40,
+            machine: KvStore::default().snapshot(),
+            table: ClientTable::default(),
+        };
+        replica.load_snapshot(&good).unwrap();
+        assert_eq!(replica.executed(), 40);
     }
 }
