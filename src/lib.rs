@@ -15,3 +15,8 @@ pub use stratus_replay as replay;
 /// AFT: atomic fault tolerance with read-atomic isolation over any key-value storage (crate
 /// `stratus-txn`).
 pub use stratus_txn as txn;
+
+/// Naru-style selectivity estimation: a masked autoregressive model of a table's joint
+/// distribution, progressive sampling, and the baselines it is measured against (crate
+/// `stratus-cardest`).
+pub use stratus_cardest as cardest;
