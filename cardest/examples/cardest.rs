@@ -17,17 +17,25 @@ use stratus_cardest::{
     UniformSample, bits_per_tuple, exact_count, generate, q_error, quantile, read_path, train,
 };
 
-const DEFAULT_CSV: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/flights.csv.gz");
+const DEFAULT_CSV: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../shared/data/flights.csv.gz"
+);
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mode = args.first().map(String::as_str).unwrap_or("");
     if mode != "train" && mode != "eval" {
-        eprintln!("usage: cardest train|eval [--csv PATH] [--rows N] [--epochs N] [--hidden N] [--layers N] [--batch N] [--lr X] [--queries N] [--seed N] [--samples N]");
+        eprintln!(
+            "usage: cardest train|eval [--csv PATH] [--rows N] [--epochs N] [--hidden N] [--layers N] [--batch N] [--lr X] [--queries N] [--seed N] [--samples N]"
+        );
         std::process::exit(2);
     }
     let opt = |name: &str| -> Option<&str> {
-        args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map(String::as_str)
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .map(String::as_str)
     };
     let num = |name: &str, default: usize| -> Result<usize, Box<dyn std::error::Error>> {
         Ok(opt(name).map(str::parse).transpose()?.unwrap_or(default))
@@ -40,7 +48,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let seed = num("--seed", 1234)? as u64;
     let started = Instant::now();
     let rows = opt("--rows").map(str::parse).transpose()?;
-    let table = read_path(csv, &CsvOptions { max_rows: rows, ..Default::default() })?;
+    let table = read_path(
+        csv,
+        &CsvOptions {
+            max_rows: rows,
+            ..Default::default()
+        },
+    )?;
     println!(
         "{csv}: {} rows x {} columns, domains {:?} (loaded in {:.1} s)",
         table.rows(),
@@ -48,7 +62,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         table.domains(),
         started.elapsed().as_secs_f64()
     );
-    let mcfg = MadeConfig { hidden: num("--hidden", 128)?, layers: num("--layers", 2)?, seed };
+    let mcfg = MadeConfig {
+        hidden: num("--hidden", 128)?,
+        layers: num("--layers", 2)?,
+        seed,
+    };
     let tcfg = TrainConfig {
         epochs: num("--epochs", 5)?,
         batch: num("--batch", 256)?,
@@ -78,7 +96,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             r.elapsed.as_secs_f64()
         );
     })?;
-    let per_epoch = reports.iter().map(|r| r.elapsed.as_secs_f64()).sum::<f64>() / reports.len().max(1) as f64;
+    let per_epoch =
+        reports.iter().map(|r| r.elapsed.as_secs_f64()).sum::<f64>() / reports.len().max(1) as f64;
     println!(
         "training: {per_epoch:.1} s per epoch; fit {:.2} bits/tuple vs. empirical entropy {:.2} bits",
         bits_per_tuple(&model, &table)?,
@@ -89,7 +108,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let queries = generate(&table, num("--queries", 2000)?, seed)?;
-    let est = Estimator::new(&model, table.rows(), EstimatorConfig { samples: num("--samples", 2000)?, seed })?;
+    let est = Estimator::new(
+        &model,
+        table.rows(),
+        EstimatorConfig {
+            samples: num("--samples", 2000)?,
+            seed,
+        },
+    )?;
     let ind = Independence::new(&table);
     let sample_rows = model.size_bytes() / (4 * table.columns().len());
     let sample = UniformSample::new(&table, sample_rows, seed);
@@ -102,7 +128,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let t0 = Instant::now();
         let m = est.estimate_resolved(&r)?;
         latencies.push(t0.elapsed().as_secs_f64() * 1e3);
-        let e = [q_error(m, truth), q_error(ind.estimate(&r), truth), q_error(sample.estimate(&r), truth)];
+        let e = [
+            q_error(m, truth),
+            q_error(ind.estimate(&r), truth),
+            q_error(sample.estimate(&r), truth),
+        ];
         for k in 0..3 {
             errs[k].push(e[k]);
             if truth > 1.0 {
@@ -119,9 +149,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!("| estimator | median | 95th | 99th | max | (>1 row) median | 95th | 99th | max |");
     println!("|---|---|---|---|---|---|---|---|---|");
-    for (k, name) in ["Stratus (MADE)", "independence", "uniform sample"].iter().enumerate() {
+    for (k, name) in ["Stratus (MADE)", "independence", "uniform sample"]
+        .iter()
+        .enumerate()
+    {
         let f = |v: &[f64]| {
-            [0.5, 0.95, 0.99, 1.0].map(|p| format!("{:.2}", quantile(v, p))).join(" | ")
+            [0.5, 0.95, 0.99, 1.0]
+                .map(|p| format!("{:.2}", quantile(v, p)))
+                .join(" | ")
         };
         println!("| {name} | {} | {} |", f(&errs[k]), f(&multi[k]));
     }

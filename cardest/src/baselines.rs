@@ -51,7 +51,10 @@ impl Independence {
                 counts
             })
             .collect();
-        Independence { prefix, rows: table.rows() }
+        Independence {
+            prefix,
+            rows: table.rows(),
+        }
     }
 
     /// Estimated matching rows.
@@ -90,7 +93,11 @@ impl UniformSample {
         let codes = (0..size)
             .flat_map(|_| table.row_codes(rng.below(table.rows() as u64) as usize))
             .collect();
-        UniformSample { codes, columns: table.columns().len(), rows: table.rows() }
+        UniformSample {
+            codes,
+            columns: table.columns().len(),
+            rows: table.rows(),
+        }
     }
 
     /// Number of rows sampled.
@@ -116,7 +123,12 @@ impl UniformSample {
         let hits = self
             .codes
             .chunks(self.columns)
-            .filter(|row| q.ranges.iter().zip(row.iter()).all(|(r, c)| r.as_ref().is_none_or(|r| r.contains(c))))
+            .filter(|row| {
+                q.ranges
+                    .iter()
+                    .zip(row.iter())
+                    .all(|(r, c)| r.as_ref().is_none_or(|r| r.contains(c)))
+            })
             .count();
         hits as f64 / self.len() as f64 * self.rows as f64
     }

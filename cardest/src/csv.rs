@@ -31,7 +31,10 @@ impl Default for CsvOptions {
 /// Read a CSV (or gzip-compressed CSV) file with a header row.
 pub fn read_path(path: impl AsRef<Path>, opts: &CsvOptions) -> Result<Table> {
     let path = path.as_ref();
-    let io = |source| Error::Io { path: path.to_owned(), source };
+    let io = |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    };
     let file = std::fs::File::open(path).map_err(io)?;
     let mut buf = BufReader::new(file);
     let gz = buf.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]);
@@ -49,11 +52,16 @@ pub fn read_path(path: impl AsRef<Path>, opts: &CsvOptions) -> Result<Table> {
 /// Read CSV text with a header row from any reader.
 pub fn read(mut reader: impl Read, opts: &CsvOptions) -> Result<Table> {
     let mut text = String::new();
-    reader.read_to_string(&mut text).map_err(|source| Error::Io {
-        path: "<reader>".into(),
-        source,
-    })?;
-    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    reader
+        .read_to_string(&mut text)
+        .map_err(|source| Error::Io {
+            path: "<reader>".into(),
+            source,
+        })?;
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
     let (_, header) = lines.next().ok_or(Error::EmptyTable("no header row"))?;
     let names = split(header, 1)?;
     let mut cells: Vec<Vec<Option<String>>> = vec![Vec::new(); names.len()];
@@ -81,7 +89,12 @@ pub fn read(mut reader: impl Read, opts: &CsvOptions) -> Result<Table> {
                 .iter()
                 .map(|v| match v {
                     None => Some(None),
-                    Some(s) => s.trim().parse::<f64>().ok().filter(|x| x.is_finite()).map(Some),
+                    Some(s) => s
+                        .trim()
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|x| x.is_finite())
+                        .map(Some),
                 })
                 .collect();
             let data = match nums {
@@ -113,7 +126,10 @@ fn split(line: &str, line_no: usize) -> Result<Vec<String>> {
         }
     }
     if quoted {
-        return Err(Error::Csv { line: line_no, reason: "unterminated quote".into() });
+        return Err(Error::Csv {
+            line: line_no,
+            reason: "unterminated quote".into(),
+        });
     }
     fields.push(cur);
     Ok(fields)

@@ -55,10 +55,9 @@ impl Dictionary {
     pub fn code_range(&self, column: &str, op: Op, literal: &Literal) -> Result<Range<u32>> {
         // (first code >= literal, first code > literal)
         let (lower, upper) = match (self, literal) {
-            (Dictionary::Num(v), Literal::Num(x)) if !x.is_nan() => (
-                v.partition_point(|y| y < x),
-                v.partition_point(|y| y <= x),
-            ),
+            (Dictionary::Num(v), Literal::Num(x)) if !x.is_nan() => {
+                (v.partition_point(|y| y < x), v.partition_point(|y| y <= x))
+            }
             (Dictionary::Str(v), Literal::Str(s)) => (
                 v.partition_point(|y| y.as_bytes() < s.as_bytes()),
                 v.partition_point(|y| y.as_bytes() <= s.as_bytes()),

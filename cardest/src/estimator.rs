@@ -27,7 +27,10 @@ pub struct EstimatorConfig {
 
 impl Default for EstimatorConfig {
     fn default() -> Self {
-        EstimatorConfig { samples: 2000, seed: 0 }
+        EstimatorConfig {
+            samples: 2000,
+            seed: 0,
+        }
     }
 }
 
@@ -85,7 +88,9 @@ impl<'a> Estimator<'a> {
         for (col, range) in q.ranges.iter().enumerate().take(last + 1) {
             let Some(range) = range else { continue };
             let acts = self.model.hidden(&inputs);
-            let logits = self.model.column_logits(acts.last().expect("at least one layer"), col);
+            let logits = self
+                .model
+                .column_logits(acts.last().expect("at least one layer"), col);
             let (lo, hi) = (range.start as usize, range.end as usize);
             for (b, row) in logits.outer_iter().enumerate() {
                 if weights[b] == 0.0 {
@@ -93,7 +98,11 @@ impl<'a> Estimator<'a> {
                 }
                 let max = row.fold(f64::NEG_INFINITY, |m, &x| m.max(x));
                 let total: f64 = row.iter().map(|&x| (x - max).exp()).sum();
-                let probs: Vec<f64> = row.slice(ndarray::s![lo..hi]).iter().map(|&x| (x - max).exp()).collect();
+                let probs: Vec<f64> = row
+                    .slice(ndarray::s![lo..hi])
+                    .iter()
+                    .map(|&x| (x - max).exp())
+                    .collect();
                 let mass: f64 = probs.iter().sum();
                 weights[b] *= mass / total;
                 // Draw a code inside the range in proportion to the model's probabilities.

@@ -25,7 +25,11 @@ pub struct MadeConfig {
 
 impl Default for MadeConfig {
     fn default() -> Self {
-        MadeConfig { hidden: 128, layers: 2, seed: 0 }
+        MadeConfig {
+            hidden: 128,
+            layers: 2,
+            seed: 0,
+        }
     }
 }
 
@@ -40,8 +44,16 @@ pub(crate) struct Params {
 impl Params {
     pub(crate) fn zeros_like(other: &Params) -> Params {
         Params {
-            weights: other.weights.iter().map(|w| Array2::zeros(w.raw_dim())).collect(),
-            biases: other.biases.iter().map(|b| Array1::zeros(b.raw_dim())).collect(),
+            weights: other
+                .weights
+                .iter()
+                .map(|w| Array2::zeros(w.raw_dim()))
+                .collect(),
+            biases: other
+                .biases
+                .iter()
+                .map(|b| Array1::zeros(b.raw_dim()))
+                .collect(),
         }
     }
 }
@@ -71,7 +83,9 @@ impl Made {
     /// A freshly initialised model.
     pub fn new(domains: &[usize], cfg: &MadeConfig) -> Result<Self> {
         if domains.is_empty() || domains.contains(&0) {
-            return Err(Error::EmptyTable("no columns, or a column with an empty domain"));
+            return Err(Error::EmptyTable(
+                "no columns, or a column with an empty domain",
+            ));
         }
         if cfg.hidden == 0 || cfg.layers == 0 {
             return Err(Error::Config("hidden and layers must be at least 1".into()));
@@ -90,8 +104,12 @@ impl Made {
         // Degrees: input column i has degree i+1; hidden units cycle through 1..=max(n-1,1)
         // (from a random start) so every conditional gets capacity.
         let max_deg = (n - 1).max(1);
-        let in_deg: Vec<usize> = (0..n).flat_map(|i| std::iter::repeat_n(i + 1, domains[i] + 1)).collect();
-        let out_deg: Vec<usize> = (0..n).flat_map(|i| std::iter::repeat_n(i + 1, domains[i])).collect();
+        let in_deg: Vec<usize> = (0..n)
+            .flat_map(|i| std::iter::repeat_n(i + 1, domains[i] + 1))
+            .collect();
+        let out_deg: Vec<usize> = (0..n)
+            .flat_map(|i| std::iter::repeat_n(i + 1, domains[i]))
+            .collect();
         let mut prev_deg = in_deg;
         let mut weights = Vec::new();
         let mut biases = Vec::new();
@@ -106,7 +124,11 @@ impl Made {
                 (0..width).map(|j| (start + j) % max_deg + 1).collect()
             };
             let mask = Array2::from_shape_fn((prev_deg.len(), width), |(a, b)| {
-                let ok = if last { prev_deg[a] < deg[b] } else { prev_deg[a] <= deg[b] };
+                let ok = if last {
+                    prev_deg[a] < deg[b]
+                } else {
+                    prev_deg[a] <= deg[b]
+                };
                 f64::from(u8::from(ok))
             });
             // He initialisation scaled by the real fan-in (the first layer sees n active inputs).
@@ -283,7 +305,15 @@ mod tests {
 
     fn tiny() -> (Made, Vec<usize>, Vec<u32>) {
         let domains = [3, 4, 2];
-        let mut m = Made::new(&domains, &MadeConfig { hidden: 7, layers: 2, seed: 5 }).unwrap();
+        let mut m = Made::new(
+            &domains,
+            &MadeConfig {
+                hidden: 7,
+                layers: 2,
+                seed: 5,
+            },
+        )
+        .unwrap();
         // Non-zero biases keep pre-activations off ReLU's kink at 0, where a finite
         // difference straddles two slopes.
         let mut rng = SimRng::new(11);
@@ -291,7 +321,9 @@ mod tests {
             b.mapv_inplace(|_| 0.1 * gaussian(&mut rng) + 0.05);
         }
         let targets: Vec<u32> = vec![0, 3, 1, 2, 1, 0, 1, 0, 1, 2, 2, 0];
-        let masked = [false, false, true, false, true, false, false, false, false, true, false, false];
+        let masked = [
+            false, false, true, false, true, false, false, false, false, true, false, false,
+        ];
         let inputs = targets
             .iter()
             .enumerate()
@@ -334,7 +366,8 @@ mod tests {
                 p.params.biases[l][j] += eps;
                 let mut q = m.clone();
                 q.params.biases[l][j] -= eps;
-                let num = (p.loss_and_grad(&inputs, &targets).0 - q.loss_and_grad(&inputs, &targets).0)
+                let num = (p.loss_and_grad(&inputs, &targets).0
+                    - q.loss_and_grad(&inputs, &targets).0)
                     / (2.0 * eps);
                 let ana = grads.biases[l][j];
                 worst = worst.max((num - ana).abs() / (num.abs() + ana.abs()).max(1e-4));
@@ -358,7 +391,10 @@ mod tests {
                 for c in 0..=col {
                     let (o, d) = (m.out_offsets[c], m.domains[c]);
                     for k in o..o + d {
-                        assert!((l[(0, k)] - base[(0, k)]).abs() < 1e-12, "col {c} depends on {col}");
+                        assert!(
+                            (l[(0, k)] - base[(0, k)]).abs() < 1e-12,
+                            "col {c} depends on {col}"
+                        );
                     }
                 }
             }

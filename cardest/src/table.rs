@@ -22,7 +22,12 @@ impl Column {
         match data {
             ColumnData::Num(vals) => {
                 // NaN is treated as null: it has no place in the order.
-                let mut dict: Vec<f64> = vals.iter().flatten().copied().filter(|x| !x.is_nan()).collect();
+                let mut dict: Vec<f64> = vals
+                    .iter()
+                    .flatten()
+                    .copied()
+                    .filter(|x| !x.is_nan())
+                    .collect();
                 dict.sort_by(f64::total_cmp);
                 dict.dedup();
                 let null = dict.len() as u32;
@@ -34,7 +39,12 @@ impl Column {
                     })
                     .collect();
                 let has_null = codes.contains(&null);
-                Column { name, dictionary: Dictionary::Num(dict), has_null, codes }
+                Column {
+                    name,
+                    dictionary: Dictionary::Num(dict),
+                    has_null,
+                    codes,
+                }
             }
             ColumnData::Str(vals) => {
                 let set: BTreeSet<&[u8]> = vals.iter().flatten().map(|s| s.as_bytes()).collect();
@@ -51,7 +61,12 @@ impl Column {
                     })
                     .collect();
                 let has_null = codes.contains(&null);
-                Column { name, dictionary: Dictionary::Str(dict), has_null, codes }
+                Column {
+                    name,
+                    dictionary: Dictionary::Str(dict),
+                    has_null,
+                    codes,
+                }
             }
         }
     }
@@ -116,7 +131,10 @@ impl Table {
                 return Err(Error::BadColumns(format!("duplicate column {name:?}")));
             }
         }
-        let columns = columns.iter().map(|(n, d)| Column::encode(n.clone(), d)).collect();
+        let columns = columns
+            .iter()
+            .map(|(n, d)| Column::encode(n.clone(), d))
+            .collect();
         Ok(Table { columns, rows })
     }
 

@@ -29,7 +29,13 @@ pub struct TrainConfig {
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        TrainConfig { epochs: 10, batch: 256, learning_rate: 5e-3, column_masking: true, seed: 0 }
+        TrainConfig {
+            epochs: 10,
+            batch: 256,
+            learning_rate: 5e-3,
+            column_masking: true,
+            seed: 0,
+        }
     }
 }
 
@@ -88,10 +94,14 @@ pub fn train(
     mut progress: impl FnMut(&EpochReport),
 ) -> Result<Vec<EpochReport>> {
     if model.domains() != table.domains().as_slice() {
-        return Err(Error::SchemaMismatch("model domains differ from the table's".into()));
+        return Err(Error::SchemaMismatch(
+            "model domains differ from the table's".into(),
+        ));
     }
     if cfg.batch == 0 || cfg.learning_rate.is_nan() || cfg.learning_rate <= 0.0 {
-        return Err(Error::Config("batch must be >= 1 and learning_rate > 0".into()));
+        return Err(Error::Config(
+            "batch must be >= 1 and learning_rate > 0".into(),
+        ));
     }
     let n = table.columns().len();
     let mut rng = SimRng::new(cfg.seed);
@@ -112,7 +122,11 @@ pub fn train(
             let mut targets = Vec::with_capacity(chunk.len() * n);
             for &r in chunk {
                 // Naru masks a uniformly drawn number of columns, so every subset size is seen.
-                let masked = if cfg.column_masking { rng.below(n as u64 + 1) as usize } else { 0 };
+                let masked = if cfg.column_masking {
+                    rng.below(n as u64 + 1) as usize
+                } else {
+                    0
+                };
                 let mut cols: Vec<usize> = (0..n).collect();
                 shuffle(&mut cols, &mut rng);
                 let mut is_masked = vec![false; n];
@@ -146,7 +160,9 @@ pub fn train(
 /// column masked. Compare with [`Table::entropy_bits`].
 pub fn bits_per_tuple(model: &Made, table: &Table) -> Result<f64> {
     if model.domains() != table.domains().as_slice() {
-        return Err(Error::SchemaMismatch("model domains differ from the table's".into()));
+        return Err(Error::SchemaMismatch(
+            "model domains differ from the table's".into(),
+        ));
     }
     let n = table.columns().len();
     let mut total = 0.0;

@@ -24,7 +24,9 @@ pub fn generate(table: &Table, count: usize, seed: u64) -> Result<Vec<Query>> {
     while out.len() < count {
         attempts += 1;
         if attempts > count.saturating_mul(1000).max(1000) {
-            return Err(Error::Config("too many null rows to draw queries from".into()));
+            return Err(Error::Config(
+                "too many null rows to draw queries from".into(),
+            ));
         }
         let row = rng.below(table.rows() as u64) as usize;
         let (lo, hi) = (5.min(n), 11.min(n));
@@ -46,7 +48,11 @@ pub fn generate(table: &Table, count: usize, seed: u64) -> Result<Vec<Query>> {
             } else {
                 [Op::Le, Op::Ge, Op::Eq][rng.below(3) as usize]
             };
-            preds.push(Predicate { column: col.name().to_owned(), op, literal: value });
+            preds.push(Predicate {
+                column: col.name().to_owned(),
+                op,
+                literal: value,
+            });
         }
         if !null {
             out.push(Query::new(preds));

@@ -14,8 +14,16 @@ fn correlated(rows: usize) -> Table {
     let (mut a, mut b, mut c) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..rows {
         let x = rng.below(12) as f64;
-        let y = if rng.below(10) == 0 { rng.below(12) as f64 } else { x };
-        let z = if rng.below(10) == 0 { rng.below(5) as f64 } else { (x + y) % 5.0 };
+        let y = if rng.below(10) == 0 {
+            rng.below(12) as f64
+        } else {
+            x
+        };
+        let z = if rng.below(10) == 0 {
+            rng.below(5) as f64
+        } else {
+            (x + y) % 5.0
+        };
         a.push(Some(x));
         b.push(Some(y));
         c.push(Some(z));
@@ -29,8 +37,21 @@ fn correlated(rows: usize) -> Table {
 }
 
 fn trained(t: &Table) -> Made {
-    let mut m = Made::new(&t.domains(), &MadeConfig { hidden: 32, layers: 2, seed: 1 }).unwrap();
-    let cfg = TrainConfig { epochs: 25, batch: 64, learning_rate: 1e-2, ..Default::default() };
+    let mut m = Made::new(
+        &t.domains(),
+        &MadeConfig {
+            hidden: 32,
+            layers: 2,
+            seed: 1,
+        },
+    )
+    .unwrap();
+    let cfg = TrainConfig {
+        epochs: 25,
+        batch: 64,
+        learning_rate: 1e-2,
+        ..Default::default()
+    };
     train(&mut m, t, &cfg, |_| {}).unwrap();
     m
 }
@@ -42,13 +63,34 @@ fn model_beats_independence_on_correlated_data() {
     let bits = bits_per_tuple(&m, &t).unwrap();
     let h = t.entropy_bits();
     assert!(bits < h + 0.5, "bits/tuple {bits} vs entropy {h}");
-    let est = Estimator::new(&m, t.rows(), EstimatorConfig { samples: 500, seed: 3 }).unwrap();
+    let est = Estimator::new(
+        &m,
+        t.rows(),
+        EstimatorConfig {
+            samples: 500,
+            seed: 3,
+        },
+    )
+    .unwrap();
     let ind = Independence::new(&t);
     let queries = [
-        vec![Predicate::new("a", Op::Le, 3.0), Predicate::new("b", Op::Ge, 8.0)],
-        vec![Predicate::new("a", Op::Eq, 4.0), Predicate::new("b", Op::Eq, 4.0)],
-        vec![Predicate::new("a", Op::Ge, 6.0), Predicate::new("b", Op::Le, 5.0), Predicate::new("c", Op::Eq, 0.0)],
-        vec![Predicate::new("b", Op::Le, 2.0), Predicate::new("c", Op::Ge, 3.0)],
+        vec![
+            Predicate::new("a", Op::Le, 3.0),
+            Predicate::new("b", Op::Ge, 8.0),
+        ],
+        vec![
+            Predicate::new("a", Op::Eq, 4.0),
+            Predicate::new("b", Op::Eq, 4.0),
+        ],
+        vec![
+            Predicate::new("a", Op::Ge, 6.0),
+            Predicate::new("b", Op::Le, 5.0),
+            Predicate::new("c", Op::Eq, 0.0),
+        ],
+        vec![
+            Predicate::new("b", Op::Le, 2.0),
+            Predicate::new("c", Op::Ge, 3.0),
+        ],
     ];
     let (mut model_err, mut ind_err) = (0.0f64, 0.0f64);
     for preds in queries {
@@ -58,17 +100,47 @@ fn model_beats_independence_on_correlated_data() {
         ind_err = ind_err.max(q_error(ind.estimate(&q), truth));
     }
     assert!(model_err < 2.0, "model max q-error {model_err}");
-    assert!(ind_err > 3.0 * model_err, "independence {ind_err} vs model {model_err}");
+    assert!(
+        ind_err > 3.0 * model_err,
+        "independence {ind_err} vs model {model_err}"
+    );
 }
 
 #[test]
 fn deterministic_per_seed_and_exact_for_points() {
     let t = correlated(1000);
     let m = trained(&t);
-    let q = Query::new(vec![Predicate::new("a", Op::Le, 5.0), Predicate::new("c", Op::Ge, 2.0)]);
-    let e1 = Estimator::new(&m, t.rows(), EstimatorConfig { samples: 200, seed: 9 }).unwrap();
-    let e2 = Estimator::new(&m, t.rows(), EstimatorConfig { samples: 200, seed: 9 }).unwrap();
-    let e3 = Estimator::new(&m, t.rows(), EstimatorConfig { samples: 200, seed: 10 }).unwrap();
+    let q = Query::new(vec![
+        Predicate::new("a", Op::Le, 5.0),
+        Predicate::new("c", Op::Ge, 2.0),
+    ]);
+    let e1 = Estimator::new(
+        &m,
+        t.rows(),
+        EstimatorConfig {
+            samples: 200,
+            seed: 9,
+        },
+    )
+    .unwrap();
+    let e2 = Estimator::new(
+        &m,
+        t.rows(),
+        EstimatorConfig {
+            samples: 200,
+            seed: 9,
+        },
+    )
+    .unwrap();
+    let e3 = Estimator::new(
+        &m,
+        t.rows(),
+        EstimatorConfig {
+            samples: 200,
+            seed: 10,
+        },
+    )
+    .unwrap();
     assert_eq!(e1.estimate(&t, &q).unwrap(), e2.estimate(&t, &q).unwrap());
     assert_eq!(e1.estimate(&t, &q).unwrap(), e1.estimate(&t, &q).unwrap());
     assert_ne!(e1.estimate(&t, &q).unwrap(), e3.estimate(&t, &q).unwrap());
@@ -80,18 +152,60 @@ fn deterministic_per_seed_and_exact_for_points() {
     let all = Query::new(vec![Predicate::new("b", Op::Ge, 0.0)]);
     assert!((e1.estimate(&t, &all).unwrap() - 1000.0).abs() < 1e-6);
     // Point queries are a single path: the estimate does not depend on the seed.
-    let point = Query::new(vec![Predicate::new("a", Op::Eq, 2.0), Predicate::new("c", Op::Eq, 4.0)]);
-    assert_eq!(e1.estimate(&t, &point).unwrap(), e3.estimate(&t, &point).unwrap());
+    let point = Query::new(vec![
+        Predicate::new("a", Op::Eq, 2.0),
+        Predicate::new("c", Op::Eq, 4.0),
+    ]);
+    assert_eq!(
+        e1.estimate(&t, &point).unwrap(),
+        e3.estimate(&t, &point).unwrap()
+    );
 }
 
 #[test]
 fn bad_settings_are_errors() {
     let t = correlated(50);
-    assert!(Made::new(&t.domains(), &MadeConfig { hidden: 0, layers: 1, seed: 0 }).is_err());
+    assert!(
+        Made::new(
+            &t.domains(),
+            &MadeConfig {
+                hidden: 0,
+                layers: 1,
+                seed: 0
+            }
+        )
+        .is_err()
+    );
     assert!(Made::new(&[], &MadeConfig::default()).is_err());
-    let m = Made::new(&t.domains(), &MadeConfig { hidden: 4, layers: 1, seed: 0 }).unwrap();
-    assert!(Estimator::new(&m, 50, EstimatorConfig { samples: 0, seed: 0 }).is_err());
-    let other = Made::new(&[2, 2], &MadeConfig { hidden: 4, layers: 1, seed: 0 }).unwrap();
+    let m = Made::new(
+        &t.domains(),
+        &MadeConfig {
+            hidden: 4,
+            layers: 1,
+            seed: 0,
+        },
+    )
+    .unwrap();
+    assert!(
+        Estimator::new(
+            &m,
+            50,
+            EstimatorConfig {
+                samples: 0,
+                seed: 0
+            }
+        )
+        .is_err()
+    );
+    let other = Made::new(
+        &[2, 2],
+        &MadeConfig {
+            hidden: 4,
+            layers: 1,
+            seed: 0,
+        },
+    )
+    .unwrap();
     let mut other2 = other.clone();
     assert!(train(&mut other2, &t, &TrainConfig::default(), |_| {}).is_err());
     let est = Estimator::new(&other, 50, EstimatorConfig::default()).unwrap();

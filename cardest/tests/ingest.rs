@@ -1,16 +1,25 @@
 //! Table ingestion, dictionary encoding, predicate resolution and typed errors.
 
 use stratus_cardest::{
-    ColumnData, CsvOptions, Error, Independence, Op, Predicate, Query, SAMPLE_PATH, Table,
-    csv, exact_count, read_path,
+    ColumnData, CsvOptions, Error, Independence, Op, Predicate, Query, SAMPLE_PATH, Table, csv,
+    exact_count, read_path,
 };
 
 fn small() -> Table {
     Table::from_columns(vec![
-        ("n".into(), ColumnData::Num(vec![Some(10.0), Some(2.0), None, Some(7.0), Some(2.0)])),
+        (
+            "n".into(),
+            ColumnData::Num(vec![Some(10.0), Some(2.0), None, Some(7.0), Some(2.0)]),
+        ),
         (
             "s".into(),
-            ColumnData::Str(vec![Some("b".into()), Some("a".into()), Some("c".into()), None, Some("a".into())]),
+            ColumnData::Str(vec![
+                Some("b".into()),
+                Some("a".into()),
+                Some("c".into()),
+                None,
+                Some("a".into()),
+            ]),
         ),
     ])
     .unwrap()
@@ -49,19 +58,30 @@ fn literal_outside_the_domain() {
 #[test]
 fn nulls_never_match() {
     let t = small();
-    let all = vec![Predicate::new("n", Op::Ge, -1e9), Predicate::new("s", Op::Ge, "")];
+    let all = vec![
+        Predicate::new("n", Op::Ge, -1e9),
+        Predicate::new("s", Op::Ge, ""),
+    ];
     assert_eq!(count(&t, all), 3);
     let ind = Independence::new(&t);
-    let q = Query::new(vec![Predicate::new("n", Op::Ge, -1e9)]).resolve(&t).unwrap();
+    let q = Query::new(vec![Predicate::new("n", Op::Ge, -1e9)])
+        .resolve(&t)
+        .unwrap();
     assert!((ind.estimate(&q) - 4.0).abs() < 1e-9);
 }
 
 #[test]
 fn conjunctions_on_one_column_intersect() {
     let t = small();
-    let q = vec![Predicate::new("n", Op::Ge, 3.0), Predicate::new("n", Op::Le, 8.0)];
+    let q = vec![
+        Predicate::new("n", Op::Ge, 3.0),
+        Predicate::new("n", Op::Le, 8.0),
+    ];
     assert_eq!(count(&t, q), 1);
-    let q = vec![Predicate::new("n", Op::Ge, 8.0), Predicate::new("n", Op::Le, 3.0)];
+    let q = vec![
+        Predicate::new("n", Op::Ge, 8.0),
+        Predicate::new("n", Op::Le, 3.0),
+    ];
     assert_eq!(count(&t, q), 0);
 }
 
@@ -76,7 +96,10 @@ fn typed_errors() {
     assert!(matches!(r, Err(Error::WrongLiteralType { .. })));
     let r = Query::new(vec![Predicate::new("n", Op::Eq, f64::NAN)]).resolve(&t);
     assert!(matches!(r, Err(Error::WrongLiteralType { .. })));
-    assert!(matches!(Table::from_columns(vec![]), Err(Error::EmptyTable(_))));
+    assert!(matches!(
+        Table::from_columns(vec![]),
+        Err(Error::EmptyTable(_))
+    ));
     assert!(matches!(
         Table::from_columns(vec![("a".into(), ColumnData::Num(vec![]))]),
         Err(Error::EmptyTable(_))
@@ -88,10 +111,22 @@ fn typed_errors() {
         ]),
         Err(Error::BadColumns(_))
     ));
-    assert!(matches!(csv::read("a,b\n".as_bytes(), &CsvOptions::default()), Err(Error::EmptyTable(_))));
-    assert!(matches!(csv::read("".as_bytes(), &CsvOptions::default()), Err(Error::EmptyTable(_))));
-    assert!(matches!(csv::read("a,b\n1\n".as_bytes(), &CsvOptions::default()), Err(Error::Csv { line: 2, .. })));
-    assert!(matches!(read_path("/nonexistent/x.csv", &CsvOptions::default()), Err(Error::Io { .. })));
+    assert!(matches!(
+        csv::read("a,b\n".as_bytes(), &CsvOptions::default()),
+        Err(Error::EmptyTable(_))
+    ));
+    assert!(matches!(
+        csv::read("".as_bytes(), &CsvOptions::default()),
+        Err(Error::EmptyTable(_))
+    ));
+    assert!(matches!(
+        csv::read("a,b\n1\n".as_bytes(), &CsvOptions::default()),
+        Err(Error::Csv { line: 2, .. })
+    ));
+    assert!(matches!(
+        read_path("/nonexistent/x.csv", &CsvOptions::default()),
+        Err(Error::Io { .. })
+    ));
 }
 
 #[test]
@@ -104,7 +139,10 @@ fn csv_types_quotes_and_nulls() {
     assert_eq!(t.columns()[1].dictionary().len(), 2);
     assert!(t.columns()[1].has_null());
     assert!(t.columns()[2].has_null());
-    assert_eq!(count(&t, vec![Predicate::new("name", Op::Eq, "say \"hi\"")]), 1);
+    assert_eq!(
+        count(&t, vec![Predicate::new("name", Op::Eq, "say \"hi\"")]),
+        1
+    );
 }
 
 #[test]
@@ -115,6 +153,13 @@ fn committed_sample_loads() {
     let carrier = &t.columns()[t.column_index("carrier").unwrap()];
     assert_eq!(carrier.dictionary().kind(), "text");
     assert!(t.columns()[t.column_index("dep_time").unwrap()].has_null());
-    let limited = read_path(SAMPLE_PATH, &CsvOptions { max_rows: Some(10), ..Default::default() }).unwrap();
+    let limited = read_path(
+        SAMPLE_PATH,
+        &CsvOptions {
+            max_rows: Some(10),
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert_eq!(limited.rows(), 10);
 }
