@@ -206,7 +206,7 @@ impl Made {
         let l = self.params.weights.len() - 1;
         let (o, d) = (self.out_offsets[col], self.domains[col]);
         last.dot(&self.params.weights[l].slice(s![.., o..o + d]))
-            + &self.params.biases[l].slice(s![o..o + d])
+            + self.params.biases[l].slice(s![o..o + d])
     }
 
     /// Mean negative log-likelihood (nats per row) of `targets` given `inputs`.
