@@ -44,6 +44,20 @@ pub enum Error {
     /// A model hyperparameter or estimator setting is out of range.
     #[error("bad configuration: {0}")]
     Config(String),
+    /// A model file does not start with the expected magic bytes.
+    #[error("not a Stratus cardest model file")]
+    NotAModel,
+    /// A model file of a format version this build cannot read.
+    #[error("model file version {found}, this build reads version {supported}")]
+    ModelVersion {
+        /// Version in the file.
+        found: u32,
+        /// Version this build reads.
+        supported: u32,
+    },
+    /// A model file ends early, has trailing bytes or inconsistent sizes.
+    #[error("corrupt or truncated model file: {0}")]
+    CorruptModel(&'static str),
     /// A query was estimated against a model trained on a table with a different schema.
     #[error("schema mismatch: {0}")]
     SchemaMismatch(String),

@@ -6,6 +6,7 @@ pub mod dictionary;
 pub mod error;
 pub mod estimator;
 pub mod made;
+pub mod model_file;
 pub mod predicate;
 pub mod table;
 pub mod train;

@@ -69,6 +69,9 @@ pub struct Made {
     pub(crate) params: Params,
     /// 0/1 connectivity masks, same shapes as the weights.
     masks: Vec<Array2<f64>>,
+    /// The configuration it was built from (masks are a function of it, so files store it
+    /// instead of the masks).
+    config: MadeConfig,
 }
 
 /// Activations kept from a forward pass for the backward pass.
@@ -146,7 +149,13 @@ impl Made {
             out_offsets,
             params: Params { weights, biases },
             masks,
+            config: cfg.clone(),
         })
+    }
+
+    /// The configuration the model was built from.
+    pub fn config(&self) -> &MadeConfig {
+        &self.config
     }
 
     /// Per-column domain sizes.

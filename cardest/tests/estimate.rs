@@ -230,3 +230,44 @@ fn workload_follows_naru() {
     assert_eq!(s.len(), 100);
     assert_eq!(s.estimate(&Query::default().resolve(&t).unwrap()), 300.0);
 }
+
+#[test]
+fn model_file_round_trip_and_errors() {
+    use stratus_cardest::Error;
+    let t = correlated(200);
+    let m = trained(&t);
+    let bytes = m.to_bytes();
+    let back = Made::from_bytes(&bytes).unwrap();
+    assert_eq!(back, m);
+    let dir = std::env::temp_dir().join(format!("cardest-model-{}", std::process::id()));
+    m.save(&dir).unwrap();
+    assert_eq!(Made::load(&dir).unwrap(), m);
+    std::fs::remove_file(&dir).unwrap();
+    assert!(matches!(
+        Made::from_bytes(&bytes[..bytes.len() - 3]),
+        Err(Error::CorruptModel(_))
+    ));
+    assert!(matches!(
+        Made::from_bytes(&bytes[..10]),
+        Err(Error::CorruptModel(_))
+    ));
+    assert!(matches!(
+        Made::from_bytes(b"hello world, not a model"),
+        Err(Error::NotAModel)
+    ));
+    let mut v2 = bytes.clone();
+    v2[8] = 2;
+    assert!(matches!(
+        Made::from_bytes(&v2),
+        Err(Error::ModelVersion {
+            found: 2,
+            supported: 1
+        })
+    ));
+    let mut longer = bytes;
+    longer.push(0);
+    assert!(matches!(
+        Made::from_bytes(&longer),
+        Err(Error::CorruptModel(_))
+    ));
+}
