@@ -6,15 +6,18 @@
 //! ```
 //! `train` trains and reports bits per tuple vs. the data's entropy; `eval` also generates
 //! Naru's workload and prints q-error quantiles for the model, independence and uniform
-//! sampling at equal memory. (No model file yet: `eval` trains first.)
+//! sampling at equal memory.
 //! Options: `--rows N` (load at most N rows), `--epochs N`, `--hidden N`, `--layers N`,
-//! `--batch N`, `--lr X`, `--queries N`, `--seed N`, `--samples N`.
+//! `--batch N`, `--lr X`, `--queries N`, `--seed N`, `--samples N`; `--save PATH` (after
+//! training), `--load PATH` (eval a saved model instead of training), `--sql PATH` (eval:
+//! write `true_count<TAB>SELECT ...` per query, for `cardest/scripts/postgres.sh`).
 
 use std::time::Instant;
 
 use stratus_cardest::{
-    CsvOptions, Estimator, EstimatorConfig, Independence, Made, MadeConfig, TrainConfig,
-    UniformSample, bits_per_tuple, exact_count, generate, q_error, quantile, read_path, train,
+    CsvOptions, Estimator, EstimatorConfig, Independence, Literal, Made, MadeConfig, Query, Table,
+    TrainConfig, UniformSample, bits_per_tuple, exact_count, generate, q_error, quantile,
+    read_path, train,
 };
 
 const DEFAULT_CSV: &str = concat!(
@@ -74,7 +77,33 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         column_masking: true,
         seed,
     };
-    let mut model = Made::new(&table.domains(), &mcfg)?;
+    let model = match opt("--load") {
+        Some(path) => {
+            let m = Made::load(path)?;
+            println!("loaded {path}: {} parameters", m.parameter_count());
+            m
+        }
+        None => train_model(&table, &mcfg, &tcfg)?,
+    };
+    if let Some(path) = opt("--save") {
+        model.save(path)?;
+        println!(
+            "saved {path} ({} bytes on disk)",
+            std::fs::metadata(path)?.len()
+        );
+    }
+    if mode == "train" {
+        return Ok(());
+    }
+    eval(&table, &model, &args, seed)
+}
+
+fn train_model(
+    table: &Table,
+    mcfg: &MadeConfig,
+    tcfg: &TrainConfig,
+) -> Result<Made, Box<dyn std::error::Error>> {
+    let mut model = Made::new(&table.domains(), mcfg)?;
     println!(
         "MADE {} x {}: {} parameters, {} bytes as f32; training {} epochs, batch {}, lr {}",
         mcfg.layers,
@@ -85,7 +114,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         tcfg.batch,
         tcfg.learning_rate
     );
-    let reports = train(&mut model, &table, &tcfg, |r| {
+    let reports = train(&mut model, table, tcfg, |r| {
         eprintln!(
             "[{}{}] epoch {}/{}: {:.2} bits/tuple (masked), {:.1} s",
             "#".repeat(r.epoch + 1),
@@ -100,31 +129,47 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         reports.iter().map(|r| r.elapsed.as_secs_f64()).sum::<f64>() / reports.len().max(1) as f64;
     println!(
         "training: {per_epoch:.1} s per epoch; fit {:.2} bits/tuple vs. empirical entropy {:.2} bits",
-        bits_per_tuple(&model, &table)?,
+        bits_per_tuple(&model, table)?,
         table.entropy_bits()
     );
-    if mode == "train" {
-        return Ok(());
-    }
+    Ok(model)
+}
 
-    let queries = generate(&table, num("--queries", 2000)?, seed)?;
+fn eval(
+    table: &Table,
+    model: &Made,
+    args: &[String],
+    seed: u64,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let opt = |name: &str| -> Option<&str> {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .map(String::as_str)
+    };
+    let num = |name: &str, default: usize| -> Result<usize, Box<dyn std::error::Error>> {
+        Ok(opt(name).map(str::parse).transpose()?.unwrap_or(default))
+    };
+    let queries = generate(table, num("--queries", 2000)?, seed)?;
     let est = Estimator::new(
-        &model,
+        model,
         table.rows(),
         EstimatorConfig {
             samples: num("--samples", 2000)?,
             seed,
         },
     )?;
-    let ind = Independence::new(&table);
+    let ind = Independence::new(table);
     let sample_rows = model.size_bytes() / (4 * table.columns().len());
-    let sample = UniformSample::new(&table, sample_rows, seed);
+    let sample = UniformSample::new(table, sample_rows, seed);
     let mut errs: [Vec<f64>; 3] = Default::default();
     let mut multi: [Vec<f64>; 3] = Default::default();
     let mut latencies = Vec::new();
+    let mut sql = String::new();
     for q in &queries {
-        let r = q.resolve(&table)?;
-        let truth = exact_count(&table, &r) as f64;
+        let r = q.resolve(table)?;
+        let truth = exact_count(table, &r) as f64;
+        sql.push_str(&format!("{truth}\t{}\n", to_sql(q)));
         let t0 = Instant::now();
         let m = est.estimate_resolved(&r)?;
         latencies.push(t0.elapsed().as_secs_f64() * 1e3);
@@ -164,9 +209,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "\nestimate latency: mean {mean:.2} ms, p99 {:.2} ms ({} progressive samples, one core)",
         quantile(&latencies, 0.99),
-        est_samples(&args)
+        est_samples(args)
     );
+    if let Some(path) = opt("--sql") {
+        std::fs::write(path, sql)?;
+        println!("wrote the workload with true counts to {path}");
+    }
     Ok(())
+}
+
+/// The query as SQL over a table named `t` (identifiers quoted, strings escaped).
+fn to_sql(q: &Query) -> String {
+    let conds: Vec<String> = q
+        .predicates
+        .iter()
+        .map(|p| {
+            let lit = match &p.literal {
+                Literal::Num(x) => format!("{x}"),
+                Literal::Str(s) => format!("'{}'", s.replace('\'', "''")),
+            };
+            format!("\"{}\" {} {lit}", p.column.replace('"', "\"\""), p.op)
+        })
+        .collect();
+    format!("SELECT * FROM t WHERE {}", conds.join(" AND "))
 }
 
 fn est_samples(args: &[String]) -> String {
