@@ -6,7 +6,7 @@
 //! ```
 //! `train` trains and reports bits per tuple vs. the data's entropy; `eval` also generates
 //! Naru's workload and prints q-error quantiles for the model, independence and uniform
-//! sampling at equal memory.
+//! sampling at equal memory; `workload --sql PATH` only writes the workload with true counts.
 //! Options: `--rows N` (load at most N rows), `--epochs N`, `--hidden N`, `--layers N`,
 //! `--batch N`, `--lr X`, `--queries N`, `--seed N`, `--samples N`; `--save PATH` (after
 //! training), `--load PATH` (eval a saved model instead of training), `--sql PATH` (eval:
@@ -28,9 +28,9 @@ const DEFAULT_CSV: &str = concat!(
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mode = args.first().map(String::as_str).unwrap_or("");
-    if mode != "train" && mode != "eval" {
+    if !["train", "eval", "workload"].contains(&mode) {
         eprintln!(
-            "usage: cardest train|eval [--csv PATH] [--rows N] [--epochs N] [--hidden N] [--layers N] [--batch N] [--lr X] [--queries N] [--seed N] [--samples N]"
+            "usage: cardest train|eval|workload [--csv PATH] [--rows N] [--epochs N] [--hidden N] [--layers N] [--batch N] [--lr X] [--queries N] [--seed N] [--samples N]"
         );
         std::process::exit(2);
     }
@@ -65,6 +65,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         table.domains(),
         started.elapsed().as_secs_f64()
     );
+    if mode == "workload" {
+        return write_workload(&table, &args, seed);
+    }
     let mcfg = MadeConfig {
         hidden: num("--hidden", 128)?,
         layers: num("--layers", 2)?,
@@ -215,6 +218,33 @@ fn eval(
         std::fs::write(path, sql)?;
         println!("wrote the workload with true counts to {path}");
     }
+    Ok(())
+}
+
+/// `workload --sql PATH [--queries N]`: only generate the workload with its true counts.
+fn write_workload(
+    table: &Table,
+    args: &[String],
+    seed: u64,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let opt = |name: &str| -> Option<&str> {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .map(String::as_str)
+    };
+    let count = opt("--queries")
+        .map(str::parse)
+        .transpose()?
+        .unwrap_or(2000);
+    let path = opt("--sql").ok_or("workload needs --sql PATH")?;
+    let mut sql = String::new();
+    for q in generate(table, count, seed)? {
+        let truth = exact_count(table, &q.resolve(table)?);
+        sql.push_str(&format!("{truth}\t{}\n", to_sql(&q)));
+    }
+    std::fs::write(path, sql)?;
+    println!("wrote {count} queries (seed {seed}) with true counts to {path}");
     Ok(())
 }
 
