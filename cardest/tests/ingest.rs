@@ -163,3 +163,21 @@ fn committed_sample_loads() {
     .unwrap();
     assert_eq!(limited.rows(), 10);
 }
+
+#[test]
+fn workload_on_the_sample_follows_naru() {
+    use stratus_cardest::generate;
+    let t = read_path(SAMPLE_PATH, &CsvOptions::default()).unwrap();
+    let qs = generate(&t, 200, 1234).unwrap();
+    for q in &qs {
+        assert!((5..=11).contains(&q.predicates.len()), "{q}");
+        for p in &q.predicates {
+            let c = &t.columns()[t.column_index(&p.column).unwrap()];
+            if c.dictionary().len() < 10 {
+                assert_eq!(p.op, Op::Eq, "{q}");
+            }
+        }
+        // Literals come from a row that is non-null in every chosen column.
+        assert!(exact_count(&t, &q.resolve(&t).unwrap()) >= 1, "{q}");
+    }
+}
