@@ -20,3 +20,8 @@ pub use stratus_txn as txn;
 /// garbage collection), Matchmaker MultiPaxos (reconfiguration while serving) and BPaxos
 /// (generalized consensus), tested under faults (crate `stratus-consensus`).
 pub use stratus_consensus as consensus;
+
+/// Naru-style selectivity estimation: a masked autoregressive model of a table's joint
+/// distribution, progressive sampling, and the baselines it is measured against (crate
+/// `stratus-cardest`).
+pub use stratus_cardest as cardest;

