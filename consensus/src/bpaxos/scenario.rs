@@ -4,17 +4,15 @@ use std::time::Duration;
 
 use stratus_sim::history::History;
 use stratus_sim::linearizability::{Verdict, check_partitioned};
-use stratus_sim::{
-    Chaos, CostModel, Fault, FaultScript, NetConfig, NodeId, SimConfig, SimRng, Time,
-};
+use stratus_sim::{Chaos, CostModel, FaultScript, NetConfig, NodeId, SimConfig, Time};
 
 use super::cluster::BPaxos;
 use super::config::{BPaxosConfig, Bug};
 use super::monitor::{BpMonitor, BpViolation};
-use crate::client::{ClientConfig, KvWorkload, LoadClient};
 use crate::error::ConsensusError;
 use crate::kv::{KvCommand, KvOutput, KvStore};
 use crate::kv_model::KvKeyModel;
+use crate::scenario_setup::{kv_clients, leader_crash};
 
 /// A seeded BPaxos experiment on the replicated KV store.
 #[derive(Clone, Debug)]
@@ -87,15 +85,13 @@ impl BPaxosScenario {
             .acceptor_groups(self.groups)
             .replicas(self.replicas);
         let layout = builder.build_layout()?;
-        let clients = (0..self.clients)
-            .map(|_| {
-                let cc = ClientConfig {
-                    ops_per_session: self.ops_per_client,
-                    ..ClientConfig::new(layout.cluster)
-                };
-                LoadClient::new(cc, layout.leaders.clone(), KvWorkload { keys: self.keys })
-            })
-            .collect();
+        let clients = kv_clients(
+            self.clients,
+            self.ops_per_client,
+            self.keys,
+            layout.cluster,
+            &layout.leaders,
+        );
         let sim_config = SimConfig::new(self.seed)
             .net(self.net.clone())
             .cost(self.cost.clone());
@@ -107,13 +103,7 @@ impl BPaxosScenario {
             faults.events.extend(dep.sim.apply_chaos(&chaos)?.events);
         }
         if self.crash_leader {
-            let mut rng = SimRng::new(self.seed).fork(0x1ead);
-            let until = self.chaos_until.as_nanos().max(2);
-            let at = Time::from_nanos(rng.range_inclusive(until / 8, until));
-            let back = at + Duration::from_millis(rng.range_inclusive(5, 60));
-            let script = FaultScript::new()
-                .at(at, Fault::Crash(layout.leaders[0]))
-                .at(back, Fault::Restart(layout.leaders[0]));
+            let script = leader_crash(self.seed, self.chaos_until, layout.leaders[0]);
             dep.sim.apply_script(&script)?;
             faults.events.extend(script.events);
         }

@@ -5,17 +5,17 @@ use std::time::Duration;
 use stratus_sim::history::History;
 use stratus_sim::linearizability::{Verdict, check_partitioned};
 use stratus_sim::{
-    Chaos, CostModel, Fault, FaultScript, MetricsReport, NetConfig, NodeId, SimConfig, SimRng, Time,
+    Chaos, CostModel, FaultScript, MetricsReport, NetConfig, NodeId, SimConfig, SimRng, Time,
 };
 
 use super::cluster::MultiPaxos;
 use super::config::{Bug, MultiPaxosConfig};
 use super::message::PaxosMsg;
 use super::monitor::{Monitor, Violation};
-use crate::client::{ClientConfig, KvWorkload, LoadClient};
 use crate::error::ConsensusError;
 use crate::kv::{KvCommand, KvOutput, KvStore};
 use crate::kv_model::KvKeyModel;
+use crate::scenario_setup::{kv_clients, leader_crash};
 
 /// A seeded MultiPaxos experiment on the replicated KV store.
 #[derive(Clone, Debug)]
@@ -115,15 +115,13 @@ impl PaxosScenario {
             .matchmakers(self.matchmakers)
             .replicas(self.replicas);
         let layout = builder.build_layout()?;
-        let clients = (0..self.clients)
-            .map(|_| {
-                let cc = ClientConfig {
-                    ops_per_session: self.ops_per_client,
-                    ..ClientConfig::new(layout.cluster)
-                };
-                LoadClient::new(cc, layout.leaders.clone(), KvWorkload { keys: self.keys })
-            })
-            .collect();
+        let clients = kv_clients(
+            self.clients,
+            self.ops_per_client,
+            self.keys,
+            layout.cluster,
+            &layout.leaders,
+        );
         let sim_config = SimConfig::new(self.seed)
             .net(self.net.clone())
             .cost(self.cost.clone());
@@ -135,13 +133,7 @@ impl PaxosScenario {
             faults.events.extend(dep.sim.apply_chaos(&chaos)?.events);
         }
         if self.crash_leader {
-            let mut rng = SimRng::new(self.seed).fork(0x1ead);
-            let until = self.chaos_until.as_nanos().max(2);
-            let at = Time::from_nanos(rng.range_inclusive(until / 8, until));
-            let back = at + Duration::from_millis(rng.range_inclusive(5, 60));
-            let script = FaultScript::new()
-                .at(at, Fault::Crash(layout.leaders[0]))
-                .at(back, Fault::Restart(layout.leaders[0]));
+            let script = leader_crash(self.seed, self.chaos_until, layout.leaders[0]);
             dep.sim.apply_script(&script)?;
             faults.events.extend(script.events);
         }
