@@ -170,6 +170,19 @@ pub struct LoadClient<S: StateMachine> {
     outbox: Vec<Command<S::Command>>,
 }
 
+/// The histories of `clients` merged into one, and how many commands they completed.
+pub fn merged_history<'a, S: StateMachine + 'a>(
+    clients: impl IntoIterator<Item = &'a LoadClient<S>>,
+) -> (History<S::Command, S::Output>, u64) {
+    let mut history = History::new();
+    let mut completed = 0;
+    for client in clients {
+        history.extend(client.history().clone());
+        completed += client.completed();
+    }
+    (history, completed)
+}
+
 impl<S: StateMachine> std::fmt::Debug for LoadClient<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LoadClient")

@@ -200,17 +200,11 @@ impl<S: StateMachine> BPaxosSim<S> {
 
     /// The clients' histories merged, and how many commands completed.
     pub fn history(&self) -> (History<S::Command, S::Output>, u64) {
-        let mut history = History::new();
-        let mut completed = 0;
-        for c in self
-            .clients
-            .iter()
-            .filter_map(|&c| self.sim.node(c))
-            .filter_map(BPaxosNode::as_client)
-        {
-            history.extend(c.history().clone());
-            completed += c.completed();
-        }
-        (history, completed)
+        crate::client::merged_history(
+            self.clients
+                .iter()
+                .filter_map(|&c| self.sim.node(c))
+                .filter_map(BPaxosNode::as_client),
+        )
     }
 }

@@ -236,18 +236,12 @@ impl<S: StateMachine> SimDeployment<S> {
 
     /// The clients' histories merged, and how many commands completed.
     pub fn history(&self) -> (History<S::Command, S::Output>, u64) {
-        let mut history = History::new();
-        let mut completed = 0;
-        for client in self
-            .clients
-            .iter()
-            .filter_map(|&c| self.sim.node(c))
-            .filter_map(MultiPaxosNode::as_client)
-        {
-            history.extend(client.history().clone());
-            completed += client.completed();
-        }
-        (history, completed)
+        crate::client::merged_history(
+            self.clients
+                .iter()
+                .filter_map(|&c| self.sim.node(c))
+                .filter_map(MultiPaxosNode::as_client),
+        )
     }
 }
 
