@@ -7,6 +7,7 @@ mod handle;
 mod kv;
 mod kv_model;
 mod nop;
+mod resend;
 mod scenario_setup;
 mod state_machine;
 

@@ -12,6 +12,7 @@ use super::node::Ctx;
 use super::proposer::Proposer;
 use super::vertex::{VertexId, VertexValue};
 use crate::command::Command;
+use crate::resend::silent;
 use crate::state_machine::StateMachine;
 
 /// Vertex numbers are reserved on stable storage this many at a time, so a restarted leader
@@ -74,13 +75,7 @@ impl<S: StateMachine> BpLeader<S> {
         for (&vertex, p) in self.pending.iter_mut() {
             if now.since(p.sent) >= self.config.resend {
                 p.sent = now;
-                let silent: Vec<NodeId> = self
-                    .layout
-                    .deps
-                    .iter()
-                    .filter(|d| !p.replies.contains_key(d))
-                    .copied()
-                    .collect();
+                let silent = silent(&self.layout.deps, &p.replies);
                 resend.push((vertex, p.command.clone(), silent));
             }
         }

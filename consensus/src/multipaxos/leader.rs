@@ -18,6 +18,7 @@ use super::config::{Bug, Layout, MultiPaxosConfig};
 use super::message::{PaxosMsg, PaxosTimer, Vote};
 use super::node::Ctx;
 use crate::command::{Batch, Command};
+use crate::resend::silent;
 use crate::state_machine::StateMachine;
 
 /// One slot the leader is driving or has seen chosen.
@@ -651,12 +652,7 @@ impl<S: StateMachine> Leader<S> {
         r.sent = now;
         match &r.stage {
             MmStage::Stopping { acks } => {
-                let silent: Vec<NodeId> = r
-                    .old
-                    .iter()
-                    .filter(|m| !acks.contains_key(m))
-                    .copied()
-                    .collect();
+                let silent = silent(&r.old, acks);
                 let msg = PaxosMsg::StopMatchmakers {
                     epoch: r.epoch,
                     prev: r.old.clone(),
@@ -736,12 +732,7 @@ impl<S: StateMachine> Leader<S> {
                     self.start_election(ctx);
                 } else if now.since(*sent) >= resend {
                     *sent = now;
-                    let silent: Vec<NodeId> = self
-                        .matchmakers
-                        .iter()
-                        .filter(|m| !replies.contains_key(m))
-                        .copied()
-                        .collect();
+                    let silent = silent(&self.matchmakers, replies);
                     let msg = PaxosMsg::MatchRequest {
                         epoch: self.mm_epoch,
                         ballot: self.ballot,
@@ -803,12 +794,7 @@ impl<S: StateMachine> Leader<S> {
                     self.reconfig = None;
                 } else if now.since(*sent) >= resend {
                     *sent = now;
-                    let silent: Vec<NodeId> = self
-                        .matchmakers
-                        .iter()
-                        .filter(|m| !replies.contains_key(m))
-                        .copied()
-                        .collect();
+                    let silent = silent(&self.matchmakers, replies);
                     let msg = PaxosMsg::MatchRequest {
                         epoch: self.mm_epoch,
                         ballot: *ballot,
