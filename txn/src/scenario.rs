@@ -138,10 +138,25 @@ impl Broadcast for QueuedBroadcast {
     }
 }
 
+/// One step of a function's program.
 #[derive(Clone, Debug)]
-enum Step {
+pub(crate) enum Step {
     Read(String),
     Write(String),
+}
+
+/// A function's program: 2–3 reads and 2–3 writes of keys `k0..k{keys}`, in random order.
+pub(crate) fn program(rng: &mut SimRng, keys: u64) -> Vec<Step> {
+    let key = |rng: &mut SimRng| format!("k{}", rng.below(keys));
+    let mut steps = Vec::new();
+    for _ in 0..2 + rng.below(2) {
+        steps.push(Step::Read(key(rng)));
+    }
+    for _ in 0..2 + rng.below(2) {
+        steps.push(Step::Write(key(rng)));
+    }
+    rng.shuffle(&mut steps);
+    steps
 }
 
 /// A function invocation in progress.
@@ -186,7 +201,7 @@ impl TxnScenario {
         let mut deliveries: BTreeMap<u64, Vec<(usize, Arc<CommitRecord>)>> = BTreeMap::new();
         let mut expiries: VecDeque<(u64, usize, TxId)> = VecDeque::new();
         let mut pending: VecDeque<Vec<Step>> = (0..self.invocations)
-            .map(|_| self.program(&mut rng))
+            .map(|_| program(&mut rng, self.keys))
             .collect();
         let mut functions: Vec<Function> = Vec::new();
         let mut history: Vec<TxnRecord> = Vec::new();
@@ -325,19 +340,6 @@ impl TxnScenario {
         })
     }
 
-    fn program(&self, rng: &mut SimRng) -> Vec<Step> {
-        let key = |rng: &mut SimRng| format!("k{}", rng.below(self.keys));
-        let mut steps = Vec::new();
-        for _ in 0..2 + rng.below(2) {
-            steps.push(Step::Read(key(rng)));
-        }
-        for _ in 0..2 + rng.below(2) {
-            steps.push(Step::Write(key(rng)));
-        }
-        rng.shuffle(&mut steps);
-        steps
-    }
-
     fn advance(
         &self,
         f: &mut Function,
@@ -459,7 +461,8 @@ enum Advance {
     Done(TxnRecord),
 }
 
-fn label_of(bytes: &[u8]) -> Option<u64> {
+/// The attempt label a written value carries.
+pub(crate) fn label_of(bytes: &[u8]) -> Option<u64> {
     let arr: [u8; 8] = bytes.try_into().ok()?;
     Some(u64::from_le_bytes(arr))
 }

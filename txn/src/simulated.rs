@@ -15,6 +15,7 @@ use stratus_sim::{
 use crate::checker::{Anomaly, Read, TxnRecord, check};
 use crate::error::TxId;
 use crate::node::{AftNode, Broadcast, CommitStage};
+use crate::scenario::{Step, label_of, program};
 use crate::storage::{FaultyStorage, MemStorage, Storage, StorageFaults};
 use crate::version::CommitRecord;
 
@@ -163,24 +164,13 @@ impl AftServer {
     }
 }
 
-fn label_of(bytes: &[u8]) -> Option<u64> {
-    Some(u64::from_le_bytes(bytes.try_into().ok()?))
-}
-
-/// One step of a function's program.
-#[derive(Clone, Debug)]
-enum Op {
-    Read(String),
-    Write(String),
-}
-
 /// A function client: runs its invocations one after another, each a transaction of reads
 /// and writes at a chosen AFT node, retried on any error or timeout (possibly dying on the
 /// way, as the fault plan says).
 pub struct FunctionClient {
     me: u64,
     servers: Vec<NodeId>,
-    programs: Vec<Vec<Op>>,
+    programs: Vec<Vec<Step>>,
     next_program: usize,
     kill: f64,
     step_timeout: Duration,
@@ -305,8 +295,8 @@ impl FunctionClient {
             return;
         }
         let msg = match &self.programs[self.next_program][next] {
-            Op::Read(k) => StepOp::Get(tx, k.clone()),
-            Op::Write(k) => StepOp::Put(tx, k.clone(), label),
+            Step::Read(k) => StepOp::Get(tx, k.clone()),
+            Step::Write(k) => StepOp::Put(tx, k.clone(), label),
         };
         self.send(ctx, msg);
     }
@@ -332,7 +322,7 @@ impl FunctionClient {
                 self.advance(ctx);
             }
             Ok(StepResult::Read(saw)) if a.tx.is_some() && a.next < program.len() => {
-                if let Op::Read(k) = &program[a.next] {
+                if let Step::Read(k) = &program[a.next] {
                     a.reads.push(Read {
                         key: k.clone(),
                         saw,
@@ -343,7 +333,7 @@ impl FunctionClient {
                 }
             }
             Ok(StepResult::Done) if a.tx.is_some() && a.next < program.len() => {
-                if let Op::Write(k) = &program[a.next] {
+                if let Step::Write(k) = &program[a.next] {
                     a.written.push(k.clone());
                     a.next += 1;
                     self.advance(ctx);
@@ -561,18 +551,8 @@ impl SimTxnScenario {
         let mut rng = stratus_sim::SimRng::new(self.seed ^ 0xc11e);
         let mut clients = Vec::new();
         for c in 0..self.clients {
-            let programs: Vec<Vec<Op>> = (0..self.invocations)
-                .map(|_| {
-                    let mut ops = Vec::new();
-                    for _ in 0..2 + rng.below(2) {
-                        ops.push(Op::Read(format!("k{}", rng.below(self.keys))));
-                    }
-                    for _ in 0..2 + rng.below(2) {
-                        ops.push(Op::Write(format!("k{}", rng.below(self.keys))));
-                    }
-                    rng.shuffle(&mut ops);
-                    ops
-                })
+            let programs: Vec<Vec<Step>> = (0..self.invocations)
+                .map(|_| program(&mut rng, self.keys))
                 .collect();
             let servers = servers.clone();
             let kill = self.kill;

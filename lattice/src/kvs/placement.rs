@@ -18,9 +18,6 @@ const MIXED: u16 = u16::MAX;
 pub struct Placement {
     ring: HashRing,
     table: Vec<u16>,
-    /// The ring's points in order, for slots the table cannot answer (a binary search over
-    /// a flat array is several times cheaper than a B-tree walk).
-    points: Vec<(u64, u16)>,
     replication: usize,
     hot_replication: usize,
 }
@@ -38,25 +35,16 @@ impl Placement {
             let end = start | ((1u64 << (64 - TABLE_BITS)) - 1);
             // The first point at or after the slot's start; if it lies beyond the slot's end,
             // every key in the slot walks to that same point.
-            let next = points
-                .range(start..)
-                .next()
-                .or_else(|| points.iter().next());
-            if let Some((&at, &node)) = next
+            let i = points.partition_point(|&(at, _)| at < start);
+            if let Some(&(at, node)) = points.get(i).or(points.first())
                 && (at > end || at < start)
             {
                 *entry = node as u16;
             }
         }
-        let points = ring
-            .points()
-            .iter()
-            .map(|(&at, &node)| (at, node as u16))
-            .collect();
         Ok(Placement {
             ring,
             table,
-            points,
             replication: config.replication,
             hot_replication: config.hot_replication,
         })
@@ -79,21 +67,12 @@ impl Placement {
 
     /// The primary owner of `key` (the first replica).
     pub fn primary<K: Hash + ?Sized>(&self, key: &K) -> usize {
-        if self.points.len() <= 1 || self.ring.nodes() == 1 {
+        if self.ring.nodes() == 1 {
             return 0;
         }
         let hash = ring_hash(key);
         match self.table[(hash >> (64 - TABLE_BITS)) as usize] {
-            MIXED => {
-                let i = self.points.partition_point(|&(at, _)| at < hash);
-                let (_, node) = self
-                    .points
-                    .get(i)
-                    .or(self.points.first())
-                    .copied()
-                    .unwrap_or((0, 0));
-                usize::from(node)
-            }
+            MIXED => self.ring.owner_of_hash(hash),
             node => usize::from(node),
         }
     }

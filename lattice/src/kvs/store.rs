@@ -252,28 +252,7 @@ impl<K: KvsKey, V: KvsValue> Kvs<K, V> {
     /// Sends all pending gossip and waits until every round is acknowledged (or `timeout`
     /// passes: `Ok(false)`). Afterwards every replica of every key holds the same value.
     pub fn sync(&self, timeout: Duration) -> Result<bool, KvsError> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let mut all_quiet = true;
-            let mut answers = Vec::with_capacity(self.inner.workers.len());
-            for worker in &self.inner.workers {
-                let (done, rx) = crossbeam_channel::bounded(1);
-                worker
-                    .send(WorkerMsg::Flush { done })
-                    .map_err(|_| KvsError::ShutDown)?;
-                answers.push(rx);
-            }
-            for rx in answers {
-                all_quiet &= rx.recv().map_err(|_| KvsError::ShutDown)?;
-            }
-            if all_quiet {
-                return Ok(true);
-            }
-            if Instant::now() >= deadline {
-                return Ok(false);
-            }
-            std::thread::sleep(Duration::from_micros(200));
-        }
+        self.inner.flush_until_quiet(timeout)
     }
 
     /// Flushes gossip (waiting up to 10 s), stops the workers and reports. Later operations
@@ -299,31 +278,41 @@ impl<K: KvsKey, V: KvsValue> Inner<K, V> {
     /// Flushes gossip until every worker is quiescent (at most 10 s), then tells every
     /// worker to stop; `true` if quiescence was reached.
     pub(crate) fn flush_and_stop(&self) -> bool {
-        let flushed = {
-            // Flush through the same protocol as `sync`, without a handle.
-            let deadline = Instant::now() + Duration::from_secs(10);
-            loop {
-                let mut quiet = true;
-                let mut answers = Vec::new();
-                for worker in &self.workers {
-                    let (done, rx) = crossbeam_channel::bounded(1);
-                    if worker.send(WorkerMsg::Flush { done }).is_ok() {
-                        answers.push(rx);
-                    }
-                }
-                for rx in answers {
-                    quiet &= rx.recv().unwrap_or(false);
-                }
-                if quiet || Instant::now() >= deadline {
-                    break quiet;
-                }
-                std::thread::sleep(Duration::from_micros(200));
-            }
-        };
+        // A worker that already died cannot flush; stop the others all the same.
+        let flushed = self
+            .flush_until_quiet(Duration::from_secs(10))
+            .unwrap_or(false);
         for worker in &self.workers {
             let _ = worker.send(WorkerMsg::Stop);
         }
         flushed
+    }
+
+    /// Asks every worker to flush its gossip until all report quiescence (every round
+    /// acknowledged) or `timeout` passes (`Ok(false)`).
+    fn flush_until_quiet(&self, timeout: Duration) -> Result<bool, KvsError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let mut answers = Vec::with_capacity(self.workers.len());
+            for worker in &self.workers {
+                let (done, rx) = crossbeam_channel::bounded(1);
+                worker
+                    .send(WorkerMsg::Flush { done })
+                    .map_err(|_| KvsError::ShutDown)?;
+                answers.push(rx);
+            }
+            let mut quiet = true;
+            for rx in answers {
+                quiet &= rx.recv().map_err(|_| KvsError::ShutDown)?;
+            }
+            if quiet {
+                return Ok(true);
+            }
+            if Instant::now() >= deadline {
+                return Ok(false);
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
     }
 
     /// The shutdown report from the workers' exits; the first durable error wins.
