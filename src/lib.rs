@@ -25,3 +25,7 @@ pub use stratus_consensus as consensus;
 /// distribution, progressive sampling, and the baselines it is measured against (crate
 /// `stratus-cardest`).
 pub use stratus_cardest as cardest;
+
+/// FaaSFS: a transactional POSIX file system for cloud functions, where each invocation is
+/// a transaction validated at commit and restarted on conflict (crate `stratus-fs`).
+pub use stratus_fs as fs;
