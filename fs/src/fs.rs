@@ -49,6 +49,9 @@ pub struct Invocation<T> {
     pub retries: u32,
     /// The commit's version (its place in the serial order).
     pub version: Version,
+    /// Whether the commit installed writes; a read-only invocation serializes after the
+    /// writer of `version` (and in any order with other read-only ones).
+    pub wrote: bool,
 }
 
 /// Counters of one executor's invocations.
@@ -209,6 +212,7 @@ impl Fs {
                             value,
                             retries: attempt,
                             version,
+                            wrote: txn.wrote(),
                         });
                     }
                     Err(FsError::Conflict { .. }) => true,

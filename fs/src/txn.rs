@@ -27,6 +27,7 @@ pub struct Txn {
     writes: HashMap<Key, Option<Arc<Value>>>,
     pub(crate) fds: FdTable,
     finished: bool,
+    wrote: bool,
 }
 
 impl std::fmt::Debug for Txn {
@@ -51,6 +52,7 @@ impl Txn {
             writes: HashMap::new(),
             fds: FdTable::default(),
             finished: false,
+            wrote: false,
         }
     }
 
@@ -68,6 +70,12 @@ impl Txn {
     /// The lock owner identity of this transaction.
     pub fn owner(&self) -> u64 {
         self.owner
+    }
+
+    /// Whether the commit installed writes. A read-only commit reports the version it was
+    /// validated against: it serializes after the writer of that version.
+    pub fn wrote(&self) -> bool {
+        self.wrote
     }
 
     /// Number of keys read and written so far.
@@ -199,6 +207,7 @@ impl Txn {
             writes: self.writes.drain().collect(),
         };
         let written: Vec<(Key, Option<Arc<Value>>)> = req.writes.clone();
+        self.wrote = !written.is_empty();
         match self.exec.store.commit(req)? {
             CommitOutcome::Committed(version) => {
                 for (k, v) in written {
