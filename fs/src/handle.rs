@@ -185,6 +185,10 @@ impl FdTable {
             .ok_or(FsError::BadFd { fd })
     }
 
+    pub(crate) fn refers_to(&self, ino: Ino) -> bool {
+        self.files.iter().flatten().any(|f| f.ino == ino)
+    }
+
     pub(crate) fn open_fds(&self) -> Vec<Fd> {
         (0..self.files.len())
             .filter(|i| self.files[*i].is_some())
@@ -270,7 +274,12 @@ impl Txn {
     pub fn close(&mut self, fd: Fd) -> Result<()> {
         self.live()?;
         let f = self.fds.remove(fd)?;
-        self.release_locks(f.ino)
+        self.release_locks(f.ino)?;
+        if !self.is_open(f.ino) {
+            // The last descriptor of an unlinked file frees it.
+            self.purge_orphan(f.ino)?;
+        }
+        Ok(())
     }
 
     pub(crate) fn close_all(&mut self) -> Result<()> {

@@ -27,4 +27,4 @@ pub use memory::MemoryStore;
 pub use namespace::{DirEntry, LINK_MAX, NAME_MAX, PATH_MAX, SYMLINK_MAX};
 pub use record::{BLOCK_SIZE, FileKind, Ino, LockKind, ROOT_INO, Timestamp};
 pub use store::{Store, Version};
-pub use txn::Txn;
+pub use txn::{Pinned, Txn};

@@ -216,16 +216,29 @@ impl Txn {
             inode.nlink.saturating_sub(1)
         };
         inode.ctime = self.now;
-        if inode.nlink > 0 {
+        if inode.nlink > 0 || self.is_open(ino) {
             self.put_inode(inode);
             return Ok(());
         }
+        self.free_inode(ino)
+    }
+
+    fn free_inode(&mut self, ino: Ino) -> Result<()> {
         for (k, _) in self.scan(Scan::Blocks(ino))? {
             self.delete(k);
         }
         self.delete(Key::Locks(ino));
         self.delete(Key::Inode(ino));
         Ok(())
+    }
+
+    /// Frees `ino` if it is an orphan (no name left; kept while it was open).
+    pub fn purge_orphan(&mut self, ino: Ino) -> Result<()> {
+        self.live()?;
+        match self.inode(ino)? {
+            Some(i) if i.nlink == 0 => self.free_inode(ino),
+            _ => Ok(()),
+        }
     }
 
     /// Removes `name` from `dir`: a directory (`rmdir`, must be empty) when `want_dir`,

@@ -28,7 +28,11 @@ pub struct Txn {
     pub(crate) fds: FdTable,
     finished: bool,
     wrote: bool,
+    pinned: Option<Pinned>,
 }
+
+/// Tells whether an inode is open outside the transaction (see [`Txn::set_pinned`]).
+pub type Pinned = Arc<dyn Fn(Ino) -> bool + Send + Sync>;
 
 impl std::fmt::Debug for Txn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -53,6 +57,7 @@ impl Txn {
             fds: FdTable::default(),
             finished: false,
             wrote: false,
+            pinned: None,
         }
     }
 
@@ -60,6 +65,17 @@ impl Txn {
     pub fn set_credentials(&mut self, uid: u32, gid: u32) {
         self.uid = uid;
         self.gid = gid;
+    }
+
+    /// Declares which inodes are open outside this transaction (a FUSE mount's file
+    /// handles): removing the last name of one keeps it as an orphan (link count 0, data
+    /// intact) until [`Txn::purge_orphan`], as POSIX requires for open files.
+    pub fn set_pinned(&mut self, pinned: Pinned) {
+        self.pinned = Some(pinned);
+    }
+
+    pub(crate) fn is_open(&self, ino: Ino) -> bool {
+        self.fds.refers_to(ino) || self.pinned.as_ref().is_some_and(|p| p(ino))
     }
 
     /// The time stamp this transaction writes into `mtime`/`ctime`/`atime` (fixed at begin).
