@@ -28,6 +28,6 @@ echo "git: init + add 300 files + commit $(t git_repo)"
 [ "$(sqlite3 "$dir/auto.db" 'select count(*) from t;')" = 200 ] || { echo "auto.db wrong"; exit 1; }
 [ "$(sqlite3 "$dir/bulk.db" 'pragma integrity_check; select count(*) from t;' | tr '\n' ' ')" = "ok 20000 " ] \
   || { echo "bulk.db wrong"; exit 1; }
-(cd "$dir/repo" && git fsck -q && [ "$(git ls-files | wc -l)" = 300 ] && [ -z "$(git status --porcelain)" ]) \
+(cd "$dir/repo" && git fsck --no-progress && [ "$(git ls-files | wc -l)" = 300 ] && [ -z "$(git status --porcelain)" ]) \
   || { echo "git repo wrong"; exit 1; }
 echo "checks: sqlite counts and integrity, git fsck and clean status: ok"
