@@ -41,7 +41,10 @@ fn main() {
     let dir = tmpfs_dir();
     let payload = vec![0x5Au8; SMALL_SIZE];
     let big = vec![0xA5u8; CHUNK];
-    println!("## One invocation vs std::fs on tmpfs ({})\n", dir.display());
+    println!(
+        "## One invocation vs std::fs on tmpfs ({})\n",
+        dir.display()
+    );
     println!("| workload | stratus-fs (memory) | std::fs on tmpfs | ratio |");
     println!("|---|---|---|---|");
 
@@ -133,7 +136,12 @@ fn main() {
             f.write_all(&big).expect("write");
         }
     }
-    row("sequential write (1 MiB writes)", "MB/s", ours, BIG_MIB as f64 / secs(t));
+    row(
+        "sequential write (1 MiB writes)",
+        "MB/s",
+        ours,
+        BIG_MIB as f64 / secs(t),
+    );
 
     // Cached reads: the executor cache is warm from a first pass.
     let read_all = |fs: &Fs| {
@@ -171,7 +179,12 @@ fn main() {
     std_read();
     let t = Instant::now();
     let n = black_box(std_read());
-    row("cached read (1 MiB reads)", "MB/s", ours, (n >> 20) as f64 / secs(t));
+    row(
+        "cached read (1 MiB reads)",
+        "MB/s",
+        ours,
+        (n >> 20) as f64 / secs(t),
+    );
     fs.clear_cache();
     let t = Instant::now();
     let n = read_all(&fs);
@@ -220,7 +233,9 @@ fn tempfile_dir(dir: &std::path::Path) -> PathBuf {
 fn concurrency() {
     const PER_THREAD: usize = 4_000;
     println!("\n## Concurrent invocations (one executor per thread; 2 cores here)\n");
-    println!("| threads | disjoint files: invocations/s | aborts | hot file: invocations/s | conflicts | retries (max per invocation) |");
+    println!(
+        "| threads | disjoint files: invocations/s | aborts | hot file: invocations/s | conflicts | retries (max per invocation) |"
+    );
     println!("|---|---|---|---|---|---|");
     for threads in [1usize, 2, 4, 8] {
         let fs = Fs::in_memory();
@@ -281,7 +296,10 @@ fn concurrency() {
                     })
                 })
                 .collect();
-            hs.into_iter().map(|h| h.join().expect("thread")).max().unwrap_or(0)
+            hs.into_iter()
+                .map(|h| h.join().expect("thread"))
+                .max()
+                .unwrap_or(0)
         });
         let hot_rate = (threads * PER_THREAD / 4) as f64 / secs(t);
         let conflicts: u64 = execs.iter().map(|e| e.stats().conflicts).sum();
@@ -291,7 +309,11 @@ fn concurrency() {
             f.read(fd, &mut b)?;
             Ok(u64::from_le_bytes(b))
         });
-        assert_eq!(total as usize, threads * PER_THREAD / 4, "counter must be exact");
+        assert_eq!(
+            total as usize,
+            threads * PER_THREAD / 4,
+            "counter must be exact"
+        );
         println!(
             "| {threads} | {disjoint:.0} | {aborts} of {commits} ({:.2}%) | {hot_rate:.0} | {conflicts} ({:.1}% of attempts) | {max_retries} |",
             100.0 * aborts as f64 / (commits + aborts) as f64,

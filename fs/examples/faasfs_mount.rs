@@ -24,7 +24,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(store) => Fs::open_redb(PathBuf::from(store))?,
         None => Fs::in_memory(),
     };
-    eprintln!("faasfs: serving {} until it is unmounted", mountpoint.display());
+    eprintln!(
+        "faasfs: serving {} until it is unmounted",
+        mountpoint.display()
+    );
     let stats = fs.clone();
     stratus_fs::fuse::mount(fs, &mountpoint)?;
     eprintln!("faasfs: unmounted; {:?}", stats.stats());

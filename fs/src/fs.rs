@@ -188,7 +188,9 @@ impl Fs {
         let r = txn.commit();
         match &r {
             Ok(_) => self.counters.commits.fetch_add(1, Ordering::Relaxed),
-            Err(FsError::Conflict { .. }) => self.counters.conflicts.fetch_add(1, Ordering::Relaxed),
+            Err(FsError::Conflict { .. }) => {
+                self.counters.conflicts.fetch_add(1, Ordering::Relaxed)
+            }
             Err(_) => 0,
         };
         r
@@ -272,9 +274,7 @@ impl Jitter {
     fn new() -> Jitter {
         static SALT: AtomicU64 = AtomicU64::new(0x9E37_79B9_7F4A_7C15);
         let t = now();
-        Jitter(
-            (t.nanos as u64 ^ SALT.fetch_add(0x9E37_79B9, Ordering::Relaxed)) | 1,
-        )
+        Jitter((t.nanos as u64 ^ SALT.fetch_add(0x9E37_79B9, Ordering::Relaxed)) | 1)
     }
 
     fn next(&mut self) -> u64 {

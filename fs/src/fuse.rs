@@ -9,10 +9,10 @@
 
 use std::collections::HashMap;
 use std::ffi::OsStr;
-use std::sync::Arc;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use fuser::{
@@ -81,7 +81,11 @@ impl FaasFuse {
         c
     }
 
-    fn run<T>(&self, req: &Request, body: impl FnMut(&mut Txn) -> Result<T, FsError>) -> Result<T, Errno> {
+    fn run<T>(
+        &self,
+        req: &Request,
+        body: impl FnMut(&mut Txn) -> Result<T, FsError>,
+    ) -> Result<T, Errno> {
         let (uid, gid) = (req.uid(), req.gid());
         let mut body = body;
         let open = self.open.clone();
@@ -118,7 +122,8 @@ fn to_system(t: Timestamp) -> SystemTime {
     if t.secs >= 0 {
         UNIX_EPOCH + Duration::new(t.secs as u64, t.nanos)
     } else {
-        UNIX_EPOCH - Duration::from_secs(t.secs.unsigned_abs()) + Duration::from_nanos(u64::from(t.nanos))
+        UNIX_EPOCH - Duration::from_secs(t.secs.unsigned_abs())
+            + Duration::from_nanos(u64::from(t.nanos))
     }
 }
 
@@ -198,7 +203,11 @@ fn set_time(t: Option<TimeOrNow>) -> SetTime {
 
 fn lock_end(end: u64) -> u64 {
     // FUSE ranges are inclusive and "to end of file" is OFFSET_MAX; ours are exclusive.
-    if end >= i64::MAX as u64 { u64::MAX } else { end + 1 }
+    if end >= i64::MAX as u64 {
+        u64::MAX
+    } else {
+        end + 1
+    }
 }
 
 impl Filesystem for FaasFuse {
@@ -211,9 +220,11 @@ impl Filesystem for FaasFuse {
 
     fn lookup(&self, req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
         match self.run(req, |t| {
-            let e = t.lookup(parent.0, name.as_bytes())?.ok_or(FsError::NotFound {
-                path: name.to_string_lossy().into_owned(),
-            })?;
+            let e = t
+                .lookup(parent.0, name.as_bytes())?
+                .ok_or(FsError::NotFound {
+                    path: name.to_string_lossy().into_owned(),
+                })?;
             t.getattr(e.ino)
         }) {
             Ok(i) => reply.entry(&TTL, &attr(&i), Generation(0)),
@@ -295,14 +306,26 @@ impl Filesystem for FaasFuse {
             reply.error(Errno::from_i32(libc::EINVAL));
             return;
         };
-        match self.run(req, |t| t.mknod_at(parent.0, name.as_bytes(), kind, mode, rdev, b"")) {
+        match self.run(req, |t| {
+            t.mknod_at(parent.0, name.as_bytes(), kind, mode, rdev, b"")
+        }) {
             Ok(i) => reply.entry(&TTL, &attr(&i), Generation(0)),
             Err(e) => reply.error(e),
         }
     }
 
-    fn mkdir(&self, req: &Request, parent: INodeNo, name: &OsStr, mode: u32, _umask: u32, reply: ReplyEntry) {
-        match self.run(req, |t| t.mknod_at(parent.0, name.as_bytes(), FileKind::Dir, mode, 0, b"")) {
+    fn mkdir(
+        &self,
+        req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        mode: u32,
+        _umask: u32,
+        reply: ReplyEntry,
+    ) {
+        match self.run(req, |t| {
+            t.mknod_at(parent.0, name.as_bytes(), FileKind::Dir, mode, 0, b"")
+        }) {
             Ok(i) => reply.entry(&TTL, &attr(&i), Generation(0)),
             Err(e) => reply.error(e),
         }
@@ -322,9 +345,25 @@ impl Filesystem for FaasFuse {
         }
     }
 
-    fn symlink(&self, req: &Request, parent: INodeNo, link_name: &OsStr, target: &Path, reply: ReplyEntry) {
+    fn symlink(
+        &self,
+        req: &Request,
+        parent: INodeNo,
+        link_name: &OsStr,
+        target: &Path,
+        reply: ReplyEntry,
+    ) {
         let target = target.as_os_str().as_bytes();
-        match self.run(req, |t| t.mknod_at(parent.0, link_name.as_bytes(), FileKind::Symlink, 0o777, 0, target)) {
+        match self.run(req, |t| {
+            t.mknod_at(
+                parent.0,
+                link_name.as_bytes(),
+                FileKind::Symlink,
+                0o777,
+                0,
+                target,
+            )
+        }) {
             Ok(i) => reply.entry(&TTL, &attr(&i), Generation(0)),
             Err(e) => reply.error(e),
         }
@@ -346,14 +385,27 @@ impl Filesystem for FaasFuse {
         }
         let noreplace = flags.contains(RenameFlags::RENAME_NOREPLACE);
         match self.run(req, |t| {
-            t.rename_at(parent.0, name.as_bytes(), newparent.0, newname.as_bytes(), noreplace)
+            t.rename_at(
+                parent.0,
+                name.as_bytes(),
+                newparent.0,
+                newname.as_bytes(),
+                noreplace,
+            )
         }) {
             Ok(()) => reply.ok(),
             Err(e) => reply.error(e),
         }
     }
 
-    fn link(&self, req: &Request, ino: INodeNo, newparent: INodeNo, newname: &OsStr, reply: ReplyEntry) {
+    fn link(
+        &self,
+        req: &Request,
+        ino: INodeNo,
+        newparent: INodeNo,
+        newname: &OsStr,
+        reply: ReplyEntry,
+    ) {
         match self.run(req, |t| t.link_at(ino.0, newparent.0, newname.as_bytes())) {
             Ok(i) => reply.entry(&TTL, &attr(&i), Generation(0)),
             Err(e) => reply.error(e),
@@ -410,7 +462,14 @@ impl Filesystem for FaasFuse {
         }
     }
 
-    fn flush(&self, req: &Request, ino: INodeNo, _fh: FileHandle, lock_owner: LockOwner, reply: ReplyEmpty) {
+    fn flush(
+        &self,
+        req: &Request,
+        ino: INodeNo,
+        _fh: FileHandle,
+        lock_owner: LockOwner,
+        reply: ReplyEmpty,
+    ) {
         // close() releases the process's POSIX locks on the file.
         match self.run(req, |t| match t.inode(ino.0)? {
             Some(_) => t.release_owner_locks(ino.0, lock_owner.0),
@@ -450,24 +509,47 @@ impl Filesystem for FaasFuse {
         reply.ok();
     }
 
-    fn fsync(&self, _req: &Request, _ino: INodeNo, _fh: FileHandle, _datasync: bool, reply: ReplyEmpty) {
+    fn fsync(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        _fh: FileHandle,
+        _datasync: bool,
+        reply: ReplyEmpty,
+    ) {
         // Every request already committed (durably, on redb) before it was answered.
         reply.ok();
     }
 
-    fn readdir(&self, req: &Request, ino: INodeNo, _fh: FileHandle, offset: u64, mut reply: ReplyDirectory) {
+    fn readdir(
+        &self,
+        req: &Request,
+        ino: INodeNo,
+        _fh: FileHandle,
+        offset: u64,
+        mut reply: ReplyDirectory,
+    ) {
         match self.run(req, |t| {
             let parent = t.lookup(ino.0, b"..")?.map_or(ino.0, |e| e.ino);
             let mut all = vec![
                 (ino.0, FileKind::Dir, b".".to_vec()),
                 (parent, FileKind::Dir, b"..".to_vec()),
             ];
-            all.extend(t.list_dir(ino.0)?.into_iter().map(|e| (e.ino, e.kind, e.name)));
+            all.extend(
+                t.list_dir(ino.0)?
+                    .into_iter()
+                    .map(|e| (e.ino, e.kind, e.name)),
+            );
             Ok(all)
         }) {
             Ok(all) => {
                 for (i, (ino, kind, name)) in all.iter().enumerate().skip(offset as usize) {
-                    if reply.add(INodeNo(*ino), (i + 1) as u64, file_type(*kind), OsStr::from_bytes(name)) {
+                    if reply.add(
+                        INodeNo(*ino),
+                        (i + 1) as u64,
+                        file_type(*kind),
+                        OsStr::from_bytes(name),
+                    ) {
                         break;
                     }
                 }
@@ -477,7 +559,14 @@ impl Filesystem for FaasFuse {
         }
     }
 
-    fn fsyncdir(&self, _req: &Request, _ino: INodeNo, _fh: FileHandle, _datasync: bool, reply: ReplyEmpty) {
+    fn fsyncdir(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        _fh: FileHandle,
+        _datasync: bool,
+        reply: ReplyEmpty,
+    ) {
         reply.ok();
     }
 
@@ -500,23 +589,27 @@ impl Filesystem for FaasFuse {
             reply.error(Errno::from_i32(libc::EINVAL));
             return;
         };
-        match self.run(req, |t| {
-            match t.lookup(parent.0, name.as_bytes())? {
-                Some(_) if flags & libc::O_EXCL != 0 => Err(FsError::Exists {
-                    path: name.to_string_lossy().into_owned(),
-                }),
-                Some(e) => {
-                    if flags & libc::O_TRUNC != 0 {
-                        t.set_size(e.ino, 0)?;
-                    }
-                    t.getattr(e.ino)
+        match self.run(req, |t| match t.lookup(parent.0, name.as_bytes())? {
+            Some(_) if flags & libc::O_EXCL != 0 => Err(FsError::Exists {
+                path: name.to_string_lossy().into_owned(),
+            }),
+            Some(e) => {
+                if flags & libc::O_TRUNC != 0 {
+                    t.set_size(e.ino, 0)?;
                 }
-                None => t.mknod_at(parent.0, name.as_bytes(), kind, mode, 0, b""),
+                t.getattr(e.ino)
             }
+            None => t.mknod_at(parent.0, name.as_bytes(), kind, mode, 0, b""),
         }) {
             Ok(i) => {
                 self.opened(i.ino);
-                reply.created(&TTL, &attr(&i), Generation(0), FileHandle(0), FopenFlags::empty());
+                reply.created(
+                    &TTL,
+                    &attr(&i),
+                    Generation(0),
+                    FileHandle(0),
+                    FopenFlags::empty(),
+                );
             }
             Err(e) => reply.error(e),
         }
@@ -534,11 +627,25 @@ impl Filesystem for FaasFuse {
         _pid: u32,
         reply: ReplyLock,
     ) {
-        let kind = if typ == F_WRLCK { LockKind::Exclusive } else { LockKind::Shared };
-        match self.run(req, |t| t.test_lock(ino.0, lock_owner.0, kind, start, lock_end(end), false)) {
+        let kind = if typ == F_WRLCK {
+            LockKind::Exclusive
+        } else {
+            LockKind::Shared
+        };
+        match self.run(req, |t| {
+            t.test_lock(ino.0, lock_owner.0, kind, start, lock_end(end), false)
+        }) {
             Ok(Some(l)) => {
-                let typ = if l.kind == LockKind::Exclusive { F_WRLCK } else { F_RDLCK };
-                let end = if l.end == u64::MAX { i64::MAX as u64 } else { l.end - 1 };
+                let typ = if l.kind == LockKind::Exclusive {
+                    F_WRLCK
+                } else {
+                    F_RDLCK
+                };
+                let end = if l.end == u64::MAX {
+                    i64::MAX as u64
+                } else {
+                    l.end - 1
+                };
                 reply.locked(l.start, end, typ, 0);
             }
             Ok(None) => reply.locked(0, 0, F_UNLCK, 0),
@@ -571,7 +678,9 @@ impl Filesystem for FaasFuse {
         let end = lock_end(end);
         let mut waited = Duration::ZERO;
         loop {
-            match self.run(req, |t| t.set_lock(ino.0, lock_owner.0, request, start, end, false)) {
+            match self.run(req, |t| {
+                t.set_lock(ino.0, lock_owner.0, request, start, end, false)
+            }) {
                 Ok(()) => return reply.ok(),
                 // F_SETLKW: poll; another request thread serves the holder's unlock.
                 Err(e) if sleep && e.code() == libc::EAGAIN && waited < Duration::from_secs(30) => {
@@ -601,7 +710,10 @@ impl Filesystem for FaasFuse {
             return;
         }
         match self.run(req, |t| {
-            let end = offset.checked_add(length).filter(|e| *e <= MAX_FILE_SIZE).ok_or(FsError::TooLarge)?;
+            let end = offset
+                .checked_add(length)
+                .filter(|e| *e <= MAX_FILE_SIZE)
+                .ok_or(FsError::TooLarge)?;
             if end > t.getattr(ino.0)?.size {
                 t.set_size(ino.0, end)?;
             }
@@ -612,7 +724,15 @@ impl Filesystem for FaasFuse {
         }
     }
 
-    fn lseek(&self, req: &Request, ino: INodeNo, _fh: FileHandle, offset: i64, whence: i32, reply: ReplyLseek) {
+    fn lseek(
+        &self,
+        req: &Request,
+        ino: INodeNo,
+        _fh: FileHandle,
+        offset: i64,
+        whence: i32,
+        reply: ReplyLseek,
+    ) {
         let data = match whence {
             libc::SEEK_DATA => true,
             libc::SEEK_HOLE => false,

@@ -31,7 +31,8 @@ impl OpenFlags {
     const ACCMODE: u32 = 0o3;
     /// Flags accepted and ignored (no meaning here): `O_NONBLOCK`, `O_SYNC`, `O_DSYNC`,
     /// `O_NOCTTY`, `O_CLOEXEC`, `O_LARGEFILE`, `O_NOATIME`, `O_DIRECT`.
-    const IGNORED: u32 = 0o4000 | 0o4010000 | 0o10000 | 0o400 | 0o2000000 | 0o100000 | 0o1000000 | 0o40000;
+    const IGNORED: u32 =
+        0o4000 | 0o4010000 | 0o10000 | 0o400 | 0o2000000 | 0o100000 | 0o1000000 | 0o40000;
 
     /// Whether every bit of `other` is set.
     pub fn contains(self, other: OpenFlags) -> bool {
@@ -231,10 +232,7 @@ impl Txn {
                 None if path_b.ends_with(b"/") => {
                     return Err(FsError::IsDir { path: path.into() });
                 }
-                None => {
-                    self.mknod_at(dir, &name, FileKind::File, mode, 0, b"")?
-                        .ino
-                }
+                None => self.mknod_at(dir, &name, FileKind::File, mode, 0, b"")?.ino,
             }
         } else {
             self.resolve(path_b, !flags.contains(OpenFlags::NOFOLLOW))?
@@ -548,4 +546,3 @@ impl Txn {
         Ok(())
     }
 }
-

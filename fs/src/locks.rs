@@ -114,7 +114,10 @@ impl Txn {
         self.live()?;
         let locks = self.locks(ino)?;
         if locks.iter().any(|l| l.owner == owner) {
-            self.put_locks(ino, locks.into_iter().filter(|l| l.owner != owner).collect());
+            self.put_locks(
+                ino,
+                locks.into_iter().filter(|l| l.owner != owner).collect(),
+            );
         }
         Ok(())
     }

@@ -61,9 +61,15 @@ fn exhausted_retries_are_reported_and_install_nothing() {
         other.invoke(increment).expect("other commits");
         Ok(())
     });
-    assert_eq!(r.expect_err("gives up"), FsError::RetriesExhausted { attempts: 3 });
+    assert_eq!(
+        r.expect_err("gives up"),
+        FsError::RetriesExhausted { attempts: 3 }
+    );
     assert_eq!(fs.stats().gave_up, 1);
     assert_eq!(fs.stats().conflicts, 3);
     let v = other.invoke(increment).expect("read").value;
-    assert_eq!(v, 4, "only the three increments of `other` (plus this one) committed");
+    assert_eq!(
+        v, 4,
+        "only the three increments of `other` (plus this one) committed"
+    );
 }

@@ -23,7 +23,9 @@ fn read_file(t: &mut Txn, path: &str) -> Result<Vec<u8>, FsError> {
 }
 
 fn content(i: u64) -> Vec<u8> {
-    format!("commit {i} ").repeat(1 + (i as usize % 7) * 1000).into_bytes()
+    format!("commit {i} ")
+        .repeat(1 + (i as usize % 7) * 1000)
+        .into_bytes()
 }
 
 #[test]
@@ -85,7 +87,13 @@ fn crash_loses_no_committed_data_and_exposes_nothing_uncommitted() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("crash.redb");
     let mut child = Command::new(std::env::current_exe().expect("test binary"))
-        .args(["--exact", "crash_child", "--ignored", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "crash_child",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD_ENV, &path)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -110,7 +118,10 @@ fn crash_loses_no_committed_data_and_exposes_nothing_uncommitted() {
     let fs = Fs::open_redb(&path).expect("reopen after crash");
     fs.invoke(|t| {
         let last = u64::from_le_bytes(read_file(t, "/last")?.try_into().expect("8 bytes"));
-        assert!(last >= acknowledged, "acknowledged {acknowledged}, recovered {last}");
+        assert!(
+            last >= acknowledged,
+            "acknowledged {acknowledged}, recovered {last}"
+        );
         for i in 1..=last {
             assert_eq!(read_file(t, &format!("/f{i}"))?, content(i), "file {i}");
         }

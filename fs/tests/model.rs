@@ -9,19 +9,44 @@ use proptest::prelude::*;
 use stratus_fs::error::errno::*;
 use stratus_fs::{FileKind, Fs, FsError, OpenFlags, Txn};
 
-const PATHS: [&str; 8] = ["/c", "/d0", "/d1", "/d0/a", "/d0/b", "/d1/a", "/d0/s", "/d0/s/a"];
+const PATHS: [&str; 8] = [
+    "/c", "/d0", "/d1", "/d0/a", "/d0/b", "/d1/a", "/d0/s", "/d0/s/a",
+];
 
 #[derive(Debug, Clone)]
 enum Op {
-    Write { path: usize, off: u64, len: usize, byte: u8 },
-    Read { path: usize },
-    Truncate { path: usize, len: u64 },
-    Unlink { path: usize },
-    Mkdir { path: usize },
-    Rmdir { path: usize },
-    Rename { from: usize, to: usize },
-    Stat { path: usize },
-    ReadDir { path: usize },
+    Write {
+        path: usize,
+        off: u64,
+        len: usize,
+        byte: u8,
+    },
+    Read {
+        path: usize,
+    },
+    Truncate {
+        path: usize,
+        len: u64,
+    },
+    Unlink {
+        path: usize,
+    },
+    Mkdir {
+        path: usize,
+    },
+    Rmdir {
+        path: usize,
+    },
+    Rename {
+        from: usize,
+        to: usize,
+    },
+    Stat {
+        path: usize,
+    },
+    ReadDir {
+        path: usize,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,7 +84,12 @@ fn obs<T>(r: Result<T, FsError>, f: impl FnOnce(T) -> Obs) -> Obs {
 /// The operation on the real file system.
 fn apply_fs(t: &mut Txn, op: &Op) -> Result<Obs, FsError> {
     Ok(match *op {
-        Op::Write { path, off, len, byte } => {
+        Op::Write {
+            path,
+            off,
+            len,
+            byte,
+        } => {
             let r = t
                 .open(PATHS[path], OpenFlags::WRONLY | OpenFlags::CREAT, 0o644)
                 .and_then(|fd| t.pwrite(fd, &vec![byte; len], off));
@@ -80,7 +110,10 @@ fn apply_fs(t: &mut Txn, op: &Op) -> Result<Obs, FsError> {
         Op::Rmdir { path } => obs(t.rmdir(PATHS[path]), |_| Obs::Done),
         Op::Rename { from, to } => obs(t.rename(PATHS[from], PATHS[to]), |_| Obs::Done),
         Op::Stat { path } => obs(t.stat(PATHS[path]), |s| {
-            Obs::Stat(s.kind == FileKind::Dir, if s.kind == FileKind::Dir { 0 } else { s.size })
+            Obs::Stat(
+                s.kind == FileKind::Dir,
+                if s.kind == FileKind::Dir { 0 } else { s.size },
+            )
         }),
         Op::ReadDir { path } => obs(t.readdir(PATHS[path]), |es| {
             Obs::Names(es.iter().map(|e| e.name_lossy()).collect())
@@ -105,14 +138,21 @@ fn parent(path: &str) -> &str {
 
 impl Model {
     fn node(&self, path: &str) -> Option<&Node> {
-        if path == "/" { Some(&Node::Dir) } else { self.0.get(path) }
+        if path == "/" {
+            Some(&Node::Dir)
+        } else {
+            self.0.get(path)
+        }
     }
 
     /// Errors of resolving `path` itself (a prefix missing or not a directory).
     fn resolve(&self, path: &str) -> Result<&Node, i32> {
         let mut at = String::new();
         for comp in path.split('/').filter(|c| !c.is_empty()) {
-            if !matches!(self.node(if at.is_empty() { "/" } else { &at }), Some(Node::Dir)) {
+            if !matches!(
+                self.node(if at.is_empty() { "/" } else { &at }),
+                Some(Node::Dir)
+            ) {
                 return Err(ENOTDIR);
             }
             at = format!("{at}/{comp}");
@@ -131,7 +171,11 @@ impl Model {
     }
 
     fn children(&self, dir: &str) -> Vec<String> {
-        let prefix = if dir == "/" { "/".to_string() } else { format!("{dir}/") };
+        let prefix = if dir == "/" {
+            "/".to_string()
+        } else {
+            format!("{dir}/")
+        };
         self.0
             .keys()
             .filter_map(|k| k.strip_prefix(&prefix))
@@ -149,10 +193,19 @@ impl Model {
 
     fn try_apply(&mut self, op: &Op) -> Result<Obs, i32> {
         match *op {
-            Op::Write { path, off, len, byte } => {
+            Op::Write {
+                path,
+                off,
+                len,
+                byte,
+            } => {
                 let p = PATHS[path];
                 self.resolve_parent(p)?;
-                let data = match self.0.entry(p.to_string()).or_insert(Node::File(Vec::new())) {
+                let data = match self
+                    .0
+                    .entry(p.to_string())
+                    .or_insert(Node::File(Vec::new()))
+                {
                     Node::Dir => return Err(EISDIR),
                     Node::File(d) => d,
                 };
@@ -261,7 +314,11 @@ fn snapshot(fs: &Fs) -> Model {
         let mut dirs = vec!["/".to_string()];
         while let Some(d) = dirs.pop() {
             for e in t.readdir(&d)? {
-                let p = if d == "/" { format!("/{}", e.name_lossy()) } else { format!("{d}/{}", e.name_lossy()) };
+                let p = if d == "/" {
+                    format!("/{}", e.name_lossy())
+                } else {
+                    format!("{d}/{}", e.name_lossy())
+                };
                 if e.kind == FileKind::Dir {
                     m.0.insert(p.clone(), Node::Dir);
                     dirs.push(p);
@@ -298,7 +355,11 @@ fn check(threads: Vec<Invocations>) -> Result<(), TestCaseError> {
                     invs.iter()
                         .map(|ops| {
                             let out = ex
-                                .invoke(|t| ops.iter().map(|op| apply_fs(t, op)).collect::<Result<Vec<_>, _>>())
+                                .invoke(|t| {
+                                    ops.iter()
+                                        .map(|op| apply_fs(t, op))
+                                        .collect::<Result<Vec<_>, _>>()
+                                })
                                 .expect("invocation commits");
                             (out.version, out.wrote, ops.clone(), out.value)
                         })
@@ -316,7 +377,13 @@ fn check(threads: Vec<Invocations>) -> Result<(), TestCaseError> {
     let mut model = Model::default();
     for (version, _, ops, seen) in &committed {
         let expected: Vec<Obs> = ops.iter().map(|op| model.apply(op)).collect();
-        prop_assert_eq!(seen, &expected, "invocation at version {} saw {:?}", version, ops);
+        prop_assert_eq!(
+            seen,
+            &expected,
+            "invocation at version {} saw {:?}",
+            version,
+            ops
+        );
     }
     prop_assert_eq!(snapshot(&fs), model);
     Ok(())
@@ -341,7 +408,12 @@ fn a_single_invocation_sequence_matches_the_model() {
     // A fixed, readable scenario that exercises every operation once.
     let ops = vec![
         Op::Mkdir { path: 1 },
-        Op::Write { path: 3, off: 5, len: 3, byte: 9 },
+        Op::Write {
+            path: 3,
+            off: 5,
+            len: 3,
+            byte: 9,
+        },
         Op::Mkdir { path: 6 },
         Op::Rename { from: 1, to: 2 },
         Op::ReadDir { path: 2 },

@@ -2,8 +2,8 @@
 
 use stratus_fs::error::errno::*;
 use stratus_fs::{
-    BLOCK_SIZE, FileKind, Fs, FsError, LockKind, LockRequest, OpenFlags, SetTime, Timestamp,
-    Txn, Whence,
+    BLOCK_SIZE, FileKind, Fs, FsError, LockKind, LockRequest, OpenFlags, SetTime, Timestamp, Txn,
+    Whence,
 };
 
 fn errno<T: std::fmt::Debug>(r: Result<T, FsError>) -> i32 {
@@ -34,7 +34,10 @@ fn write_read_seek_and_holes() {
         // Holes are found at block granularity.
         assert_eq!(f.lseek(fd, 0, Whence::Hole)?, BLOCK_SIZE);
         assert_eq!(f.lseek(fd, 6, Whence::Data)?, 6);
-        assert_eq!(f.lseek(fd, BLOCK_SIZE as i64 + 1, Whence::Data)?, 3 * BLOCK_SIZE);
+        assert_eq!(
+            f.lseek(fd, BLOCK_SIZE as i64 + 1, Whence::Data)?,
+            3 * BLOCK_SIZE
+        );
         assert_eq!(f.lseek(fd, 0, Whence::End)?, far + 3);
         assert_eq!(errno(f.lseek(fd, -1, Whence::Set)), EINVAL);
         assert_eq!(errno(f.lseek(fd, (far + 3) as i64, Whence::Data)), ENXIO);
@@ -149,7 +152,10 @@ fn namespace_operations() {
             secs: 0,
             nanos: 2_000_000_000,
         };
-        assert_eq!(errno(f.utimens("/d/g", SetTime::At(bad), SetTime::Omit)), EINVAL);
+        assert_eq!(
+            errno(f.utimens("/d/g", SetTime::At(bad), SetTime::Omit)),
+            EINVAL
+        );
         Ok(())
     });
 }
@@ -266,17 +272,38 @@ fn locks_conflict_across_owners_and_are_validated_at_commit() {
     });
     run(&fs, |f| {
         f.set_lock(ino, 2, LockRequest::Lock(LockKind::Shared), 50, 60, false)?;
-        let e = f.set_lock(ino, 3, LockRequest::Lock(LockKind::Exclusive), 90, 200, false);
+        let e = f.set_lock(
+            ino,
+            3,
+            LockRequest::Lock(LockKind::Exclusive),
+            90,
+            200,
+            false,
+        );
         assert_eq!(errno(e), EAGAIN);
         // flock is a separate namespace.
-        f.set_lock(ino, 3, LockRequest::Lock(LockKind::Exclusive), 0, u64::MAX, true)
+        f.set_lock(
+            ino,
+            3,
+            LockRequest::Lock(LockKind::Exclusive),
+            0,
+            u64::MAX,
+            true,
+        )
     });
     // Two transactions both see a range free and take it: only one commits.
     let mut a = fs.begin();
     let mut b = fs.new_executor().begin();
     for (t, owner) in [(&mut a, 10), (&mut b, 11)] {
-        t.set_lock(ino, owner, LockRequest::Lock(LockKind::Exclusive), 500, 600, false)
-            .expect("free when seen");
+        t.set_lock(
+            ino,
+            owner,
+            LockRequest::Lock(LockKind::Exclusive),
+            500,
+            600,
+            false,
+        )
+        .expect("free when seen");
     }
     a.commit().expect("first commits");
     assert_eq!(errno(b.commit()), EAGAIN);
@@ -322,6 +349,9 @@ fn the_executor_cache_is_validated_not_trusted() {
     });
     let again = read(&fs);
     assert_eq!(&again.value, b"two");
-    assert_eq!(again.retries, 1, "the stale cached read must be caught at commit");
+    assert_eq!(
+        again.retries, 1,
+        "the stale cached read must be caught at commit"
+    );
     assert!(fs.cache_stats().refreshed > 0);
 }
