@@ -390,12 +390,12 @@ fn check(threads: Vec<Invocations>) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 96, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn concurrent_invocations_are_serializable_in_commit_order(
         threads in prop::collection::vec(
-            prop::collection::vec(prop::collection::vec(op_strategy(), 1..5), 1..10),
+            prop::collection::vec(prop::collection::vec(op_strategy(), 1..5), 1..24),
             2..5,
         )
     ) {
