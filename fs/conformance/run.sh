@@ -34,4 +34,18 @@ rm -f "$out/store.redb"
 serve "$out/store.redb"
 "$here/workload.sh" /mnt/faasfs > "$out/work-faasfs-redb.txt"
 unserve
+# The mount as the store's only writer may let the kernel cache metadata for a second.
+export FAASFS_TTL_MS=1000
+serve
+(cd /mnt/faasfs && pjdfstest -c "$here/pjdfstest.toml" -p /mnt/faasfs > "$out/pjd-faasfs-ttl.log" 2>&1 || true)
+unserve
+"$here/groups.sh" "$out/pjd-faasfs-ttl.log" > "$out/groups-faasfs-ttl.md"
+serve
+"$here/workload.sh" /mnt/faasfs > "$out/work-faasfs-memory-ttl.txt"
+unserve
+rm -f "$out/store.redb"
+serve "$out/store.redb"
+"$here/workload.sh" /mnt/faasfs > "$out/work-faasfs-redb-ttl.txt"
+unserve
+unset FAASFS_TTL_MS
 tail -n 3 "$out"/pjd-*.log "$out"/work-*.txt

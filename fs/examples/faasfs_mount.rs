@@ -8,11 +8,14 @@
 //! ```
 //!
 //! Without a store path the file system lives in memory. Mounting needs root (or
-//! `fusermount`) and `/dev/fuse`.
+//! `fusermount`) and `/dev/fuse`. `FAASFS_TTL_MS=n` lets the kernel cache attributes and
+//! entries for n ms (sound while this mount is the store's only writer; default 0).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use stratus_fs::Fs;
+use stratus_fs::fuse::FaasFuse;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args_os().skip(1);
@@ -28,8 +31,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "faasfs: serving {} until it is unmounted",
         mountpoint.display()
     );
+    let ttl_ms: u64 = match std::env::var("FAASFS_TTL_MS") {
+        Ok(v) => v.parse()?,
+        Err(_) => 0,
+    };
     let stats = fs.clone();
-    stratus_fs::fuse::mount(fs, &mountpoint)?;
+    FaasFuse::new(fs)
+        .with_ttl(Duration::from_millis(ttl_ms))
+        .mount(&mountpoint)?;
     eprintln!("faasfs: unmounted; {:?}", stats.stats());
     Ok(())
 }

@@ -12,7 +12,7 @@ use crate::durable::RedbStore;
 use crate::error::{FsError, Result};
 use crate::executor::Executor;
 use crate::memory::MemoryStore;
-use crate::record::{FileKind, Inode, Key, ROOT_INO, Timestamp, Value};
+use crate::record::{FileKind, Inode, Key, ROOT_INO, Scan, Timestamp, Value};
 use crate::store::{Store, Version};
 use crate::txn::Txn;
 
@@ -145,9 +145,34 @@ impl Fs {
             .unwrap_or_else(|_| unreachable!("the memory store cannot fail"))
     }
 
-    /// A durable file system in the redb file at `path` (created if missing).
+    /// A durable file system in the redb file at `path` (created if missing). Files that
+    /// were unlinked while open and never released (the process died) are freed now: no
+    /// one can hold them open any more.
     pub fn open_redb(path: impl AsRef<Path>) -> Result<Fs> {
-        Fs::new(Arc::new(RedbStore::open(path)?))
+        let fs = Fs::new(Arc::new(RedbStore::open(path)?))?;
+        fs.sweep_orphans()?;
+        Ok(fs)
+    }
+
+    /// Frees every inode with no name left (link count 0); returns how many. Only sound when
+    /// nothing holds such an inode open, e.g. right after opening a durable store.
+    pub fn sweep_orphans(&self) -> Result<usize> {
+        Ok(self
+            .invoke(|t| {
+                let orphans: Vec<u64> = t
+                    .scan(Scan::Inodes)?
+                    .into_iter()
+                    .filter_map(|(_, v)| match &*v {
+                        Value::Inode(i) if i.nlink == 0 => Some(i.ino),
+                        _ => None,
+                    })
+                    .collect();
+                for &ino in &orphans {
+                    t.purge_orphan(ino)?;
+                }
+                Ok(orphans.len())
+            })?
+            .value)
     }
 
     /// Another executor over the same store, with its own (empty) cache and counters.

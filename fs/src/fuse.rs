@@ -2,10 +2,11 @@
 //! invocation: it runs as one transaction through [`Fs::invoke`], so concurrent requests
 //! from unmodified programs are serializable and retried on conflict.
 //!
-//! Attributes and entries are returned with a zero time-to-live: other executors may change
-//! the store at any time, so the kernel must ask again rather than trust a stale copy (the
-//! same rule the executor cache follows). Permission checks are left to the kernel
-//! (`default_permissions`).
+//! Attributes and entries are returned with a zero time-to-live by default: other executors
+//! may change the store at any time, so the kernel must ask again rather than trust a stale
+//! copy (the same rule the executor cache follows). When the mount is the store's only
+//! writer, [`FaasFuse::with_ttl`] lets the kernel cache them (much fewer round trips).
+//! Permission checks are left to the kernel (`default_permissions`).
 
 use std::collections::HashMap;
 use std::ffi::OsStr;
@@ -31,7 +32,6 @@ use crate::record::{FileKind, Inode, LockKind, MAX_FILE_SIZE, Timestamp};
 use crate::txn::{Pinned, Txn};
 use parking_lot::Mutex;
 
-const TTL: Duration = Duration::ZERO;
 const F_RDLCK: i32 = libc::F_RDLCK;
 const F_WRLCK: i32 = libc::F_WRLCK;
 const F_UNLCK: i32 = libc::F_UNLCK;
@@ -39,13 +39,17 @@ const F_UNLCK: i32 = libc::F_UNLCK;
 /// The FUSE adapter: one [`Fs`] executor serving the kernel's requests.
 pub struct FaasFuse {
     fs: Fs,
+    ttl: Duration,
     /// Open handles per inode: local to this mount, not transactional (the kernel's view).
     open: Arc<Mutex<HashMap<u64, u32>>>,
 }
 
 impl std::fmt::Debug for FaasFuse {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FaasFuse").field("fs", &self.fs).finish()
+        f.debug_struct("FaasFuse")
+            .field("fs", &self.fs)
+            .field("ttl", &self.ttl)
+            .finish()
     }
 }
 
@@ -54,8 +58,33 @@ impl FaasFuse {
     pub fn new(fs: Fs) -> Self {
         FaasFuse {
             fs,
+            ttl: Duration::ZERO,
             open: Arc::new(Mutex::new(HashMap::new())),
         }
+    }
+
+    /// Lets the kernel cache attributes and entries for `ttl`. Only sound when no other
+    /// executor writes the store while mounted (the kernel would serve stale metadata).
+    pub fn with_ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    /// Mounts at `mountpoint` and serves requests until it is unmounted (`umount`).
+    ///
+    /// # Errors
+    /// When the mount fails (no `/dev/fuse`, not root and no `fusermount`).
+    pub fn mount(self, mountpoint: &Path) -> io::Result<()> {
+        fuser::mount(self, mountpoint, &FaasFuse::config())
+    }
+
+    /// Mounts at `mountpoint` on background threads; dropping the session (or
+    /// `umount_and_join`) unmounts.
+    ///
+    /// # Errors
+    /// When the mount fails.
+    pub fn spawn(self, mountpoint: &Path) -> io::Result<BackgroundSession> {
+        fuser::spawn_mount(self, mountpoint, &FaasFuse::config())
     }
 
     fn opened(&self, ino: u64) {
@@ -106,7 +135,7 @@ impl FaasFuse {
 /// # Errors
 /// When the mount fails (no `/dev/fuse`, not root and no `fusermount`).
 pub fn mount(fs: Fs, mountpoint: &Path) -> io::Result<()> {
-    fuser::mount(FaasFuse::new(fs), mountpoint, &FaasFuse::config())
+    FaasFuse::new(fs).mount(mountpoint)
 }
 
 /// Mounts `fs` at `mountpoint` on background threads; dropping the session (or
@@ -115,7 +144,7 @@ pub fn mount(fs: Fs, mountpoint: &Path) -> io::Result<()> {
 /// # Errors
 /// When the mount fails.
 pub fn spawn_mount(fs: Fs, mountpoint: &Path) -> io::Result<BackgroundSession> {
-    fuser::spawn_mount(FaasFuse::new(fs), mountpoint, &FaasFuse::config())
+    FaasFuse::new(fs).spawn(mountpoint)
 }
 
 fn to_system(t: Timestamp) -> SystemTime {
@@ -227,14 +256,14 @@ impl Filesystem for FaasFuse {
                 })?;
             t.getattr(e.ino)
         }) {
-            Ok(i) => reply.entry(&TTL, &attr(&i), Generation(0)),
+            Ok(i) => reply.entry(&self.ttl, &attr(&i), Generation(0)),
             Err(e) => reply.error(e),
         }
     }
 
     fn getattr(&self, req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
         match self.run(req, |t| t.getattr(ino.0)) {
-            Ok(i) => reply.attr(&TTL, &attr(&i)),
+            Ok(i) => reply.attr(&self.ttl, &attr(&i)),
             Err(e) => reply.error(e),
         }
     }
@@ -274,7 +303,7 @@ impl Filesystem for FaasFuse {
             t.put_inode(i.clone());
             Ok(i)
         }) {
-            Ok(i) => reply.attr(&TTL, &attr(&i)),
+            Ok(i) => reply.attr(&self.ttl, &attr(&i)),
             Err(e) => reply.error(e),
         }
     }
@@ -309,7 +338,7 @@ impl Filesystem for FaasFuse {
         match self.run(req, |t| {
             t.mknod_at(parent.0, name.as_bytes(), kind, mode, rdev, b"")
         }) {
-            Ok(i) => reply.entry(&TTL, &attr(&i), Generation(0)),
+            Ok(i) => reply.entry(&self.ttl, &attr(&i), Generation(0)),
             Err(e) => reply.error(e),
         }
     }
@@ -326,7 +355,7 @@ impl Filesystem for FaasFuse {
         match self.run(req, |t| {
             t.mknod_at(parent.0, name.as_bytes(), FileKind::Dir, mode, 0, b"")
         }) {
-            Ok(i) => reply.entry(&TTL, &attr(&i), Generation(0)),
+            Ok(i) => reply.entry(&self.ttl, &attr(&i), Generation(0)),
             Err(e) => reply.error(e),
         }
     }
@@ -364,7 +393,7 @@ impl Filesystem for FaasFuse {
                 target,
             )
         }) {
-            Ok(i) => reply.entry(&TTL, &attr(&i), Generation(0)),
+            Ok(i) => reply.entry(&self.ttl, &attr(&i), Generation(0)),
             Err(e) => reply.error(e),
         }
     }
@@ -407,7 +436,7 @@ impl Filesystem for FaasFuse {
         reply: ReplyEntry,
     ) {
         match self.run(req, |t| t.link_at(ino.0, newparent.0, newname.as_bytes())) {
-            Ok(i) => reply.entry(&TTL, &attr(&i), Generation(0)),
+            Ok(i) => reply.entry(&self.ttl, &attr(&i), Generation(0)),
             Err(e) => reply.error(e),
         }
     }
@@ -604,7 +633,7 @@ impl Filesystem for FaasFuse {
             Ok(i) => {
                 self.opened(i.ino);
                 reply.created(
-                    &TTL,
+                    &self.ttl,
                     &attr(&i),
                     Generation(0),
                     FileHandle(0),

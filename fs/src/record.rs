@@ -92,6 +92,8 @@ impl Key {
 /// A range of keys a transaction can scan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scan {
+    /// All inodes (used to sweep orphans when a durable store is opened).
+    Inodes,
     /// All entries of a directory.
     Entries(Ino),
     /// All blocks of a file.
@@ -102,6 +104,7 @@ impl Scan {
     /// Whether `key` lies in this range.
     pub fn contains(&self, key: &Key) -> bool {
         match (self, key) {
+            (Scan::Inodes, Key::Inode(_)) => true,
             (Scan::Entries(d), Key::Entry(k, _)) => d == k,
             (Scan::Blocks(i), Key::Block(k, _)) => i == k,
             _ => false,
@@ -111,6 +114,7 @@ impl Scan {
     /// The first key of the range and the first key past it.
     pub fn bounds(&self) -> (Key, Key) {
         match *self {
+            Scan::Inodes => (Key::Inode(0), Key::Entry(0, Vec::new())),
             Scan::Entries(d) => (Key::Entry(d, Vec::new()), Key::Entry(d + 1, Vec::new())),
             Scan::Blocks(i) => (Key::Block(i, 0), Key::Block(i + 1, 0)),
         }

@@ -152,3 +152,38 @@ fn a_corrupt_store_is_a_typed_error() {
         let _ = fs.invoke(|t| t.exists("/"));
     }
 }
+
+#[test]
+fn orphans_left_by_a_dead_mount_are_swept_at_open() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("orphans.redb");
+    let ino = {
+        let fs = Fs::open_redb(&path).expect("open");
+        let ino = fs
+            .invoke(|t| {
+                write_file(t, "/held", b"data of an open, unlinked file")?;
+                Ok(t.stat("/held")?.ino)
+            })
+            .expect("create")
+            .value;
+        // A mount holds the file open while it is unlinked, then dies without releasing it.
+        fs.invoke(|t| {
+            t.set_pinned(std::sync::Arc::new(move |i| i == ino));
+            t.unlink("/held")
+        })
+        .expect("unlink");
+        let nlink = fs
+            .invoke(|t| Ok(t.getattr(ino)?.nlink))
+            .expect("orphan")
+            .value;
+        assert_eq!(nlink, 0, "kept while open");
+        ino
+    };
+    let fs = Fs::open_redb(&path).expect("reopen");
+    let gone = fs
+        .invoke(|t| Ok(t.getattr(ino).is_err()))
+        .expect("check")
+        .value;
+    assert!(gone, "the orphan is freed when the store is reopened");
+    assert_eq!(fs.sweep_orphans().expect("sweep"), 0);
+}
