@@ -21,7 +21,7 @@
 //!    2,000-row flights sample; a few range queries estimated vs. the truth and independence.
 //! 7. `fs` — FaaSFS: threads increment one counter file through invocations (each one a
 //!    transaction, restarted on conflict): the final value is exact and the retries are
-//!    counted; a rename replaces a file atomically while readers run.
+//!    counted; renames replace a file atomically while a reader runs.
 
 use std::time::{Duration, Instant};
 
@@ -628,15 +628,18 @@ fn fs_section() -> Result<(), Box<dyn std::error::Error>> {
         "{THREADS} executors x {EACH} increments of /counter: final value {total} (expected {}), {retries} conflicting attempts restarted",
         THREADS * EACH
     );
-    // Rename atomicity: readers see the old or the new config, never a mix or nothing.
+    // Rename atomicity: while a writer keeps replacing /config (write a temporary file, then
+    // rename it over), readers see one whole version or the other, never a mix or nothing.
+    let version = |v: u8| format!("version={v};").repeat(1000).into_bytes();
     fs.invoke(|f| {
         let fd = f.create("/config", 0o644)?;
-        f.write(fd, b"version=1;".repeat(1000).as_slice())
+        f.write(fd, &version(1))
     })?;
-    let (torn, seen_new) = std::thread::scope(|s| {
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let (torn, seen, renames) = std::thread::scope(|s| {
         let reader = s.spawn(|| {
             let exec = fs.new_executor();
-            let (mut torn, mut seen_new) = (0, 0);
+            let (mut torn, mut seen) = (0, [0usize; 2]);
             for _ in 0..300 {
                 let data = exec
                     .invoke(|f| {
@@ -648,24 +651,33 @@ fn fs_section() -> Result<(), Box<dyn std::error::Error>> {
                     })
                     .map(|o| o.value)
                     .unwrap_or_default();
-                if data == b"version=2;".repeat(1000) {
-                    seen_new += 1;
-                } else if data != b"version=1;".repeat(1000) {
-                    torn += 1;
+                match (data == version(1), data == version(2)) {
+                    (true, _) => seen[0] += 1,
+                    (_, true) => seen[1] += 1,
+                    _ => torn += 1,
                 }
             }
-            (torn, seen_new)
+            done.store(true, std::sync::atomic::Ordering::Relaxed);
+            (torn, seen)
         });
         let writer = fs.new_executor();
-        let _ = writer.invoke(|f| {
-            let fd = f.create("/config.tmp", 0o644)?;
-            f.write(fd, b"version=2;".repeat(1000).as_slice())?;
-            f.rename("/config.tmp", "/config")
-        });
-        reader.join().unwrap_or((usize::MAX, 0))
+        let mut renames = 0u32;
+        while !done.load(std::sync::atomic::Ordering::Relaxed) && renames < 100_000 {
+            let v = 2 - (renames % 2) as u8;
+            let _ = writer.invoke(|f| {
+                let fd = f.create("/config.tmp", 0o644)?;
+                f.write(fd, &version(v))?;
+                f.rename("/config.tmp", "/config")
+            });
+            renames += 1;
+        }
+        let (torn, seen) = reader.join().unwrap_or((usize::MAX, [0, 0]));
+        (torn, seen, renames)
     });
     println!(
-        "write-then-rename of /config under 300 reads: {torn} torn or missing reads, {seen_new} saw the new version ({:.0} ms)",
+        "{renames} write-then-renames of /config under 300 reads: {torn} torn or missing, {} saw version 1, {} version 2 ({:.0} ms)",
+        seen[0],
+        seen[1],
         started.elapsed().as_secs_f64() * 1e3
     );
     Ok(())

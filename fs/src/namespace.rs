@@ -86,6 +86,22 @@ impl Txn {
         })
     }
 
+    /// Checks that `ino` is a directory without entering its inode into the read set.
+    fn dir_kind(&mut self, ino: Ino) -> Result<()> {
+        match self.peek(&Key::Inode(ino))?.as_deref() {
+            Some(Value::Inode(i)) if i.kind == FileKind::Dir => Ok(()),
+            Some(Value::Inode(_)) => Err(FsError::NotDir {
+                path: format!("inode {ino}"),
+            }),
+            None => Err(FsError::NotFound {
+                path: format!("inode {ino}"),
+            }),
+            Some(_) => Err(FsError::Corrupt {
+                detail: format!("inode key {ino} holds another value"),
+            }),
+        }
+    }
+
     fn dir_inode(&mut self, ino: Ino) -> Result<Inode> {
         let inode = self.getattr(ino)?;
         if inode.kind != FileKind::Dir {
@@ -97,18 +113,28 @@ impl Txn {
     }
 
     /// The entry `name` of directory `dir` (`.` and `..` included), or `None`.
+    ///
+    /// Only the entry enters the read set, not the directory's inode: that `dir` is a
+    /// directory never changes (inode numbers are not reused), and if it was removed
+    /// meanwhile it was empty, so the entry read is what validation must check. Lookups thus
+    /// do not conflict with creations of other names in the same directory.
     pub fn lookup(&mut self, dir: Ino, name: &[u8]) -> Result<Option<EntryValue>> {
-        let d = self.dir_inode(dir)?;
+        self.live()?;
         match name {
-            b"." => Ok(Some(EntryValue {
-                ino: dir,
-                kind: FileKind::Dir,
-            })),
+            b"." => {
+                self.dir_kind(dir)?;
+                Ok(Some(EntryValue {
+                    ino: dir,
+                    kind: FileKind::Dir,
+                }))
+            }
             b".." => Ok(Some(EntryValue {
-                ino: d.parent,
+                // The parent changes when the directory is renamed: a validated read.
+                ino: self.dir_inode(dir)?.parent,
                 kind: FileKind::Dir,
             })),
             _ => {
+                self.dir_kind(dir)?;
                 check_name(name)?;
                 match self.get(&Key::Entry(dir, name.to_vec()))?.as_deref() {
                     Some(Value::Entry(e)) => Ok(Some(*e)),
@@ -455,9 +481,10 @@ impl Txn {
         } else {
             self.resolve(dir, true)?
         };
-        if self.getattr(dir)?.kind != FileKind::Dir {
-            return Err(FsError::NotDir { path: show(path) });
-        }
+        self.dir_kind(dir).map_err(|e| match e {
+            FsError::NotDir { .. } => FsError::NotDir { path: show(path) },
+            e => e,
+        })?;
         Ok((dir, name.to_vec()))
     }
 }

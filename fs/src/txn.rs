@@ -130,6 +130,27 @@ impl Txn {
         Ok(value)
     }
 
+    /// Reads `key` like [`Txn::get`] but without entering it into the read set. Only for
+    /// facts that never change once true: an inode's kind (inode numbers are never reused),
+    /// so a lookup does not make the whole directory inode part of its read set.
+    pub(crate) fn peek(&mut self, key: &Key) -> Result<Option<Arc<Value>>> {
+        if let Some(w) = self.writes.get(key) {
+            return Ok(w.clone());
+        }
+        if let Some(r) = self.reads.get(key) {
+            return Ok(r.value.clone());
+        }
+        let seen = match self.exec.cache.get(key) {
+            Some(v) => v,
+            None => {
+                let v = self.exec.store.get(key)?;
+                self.exec.cache.insert(key.clone(), v.clone());
+                v
+            }
+        };
+        Ok(seen.value)
+    }
+
     pub(crate) fn put(&mut self, key: Key, value: Value) {
         self.writes.insert(key, Some(Arc::new(value)));
     }

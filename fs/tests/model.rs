@@ -340,7 +340,10 @@ fn snapshot(fs: &Fs) -> Model {
 type Invocations = Vec<Vec<Op>>;
 
 fn check(threads: Vec<Invocations>) -> Result<(), TestCaseError> {
-    let fs = Fs::in_memory();
+    check_on(Fs::in_memory(), threads)
+}
+
+fn check_on(fs: Fs, threads: Vec<Invocations>) -> Result<(), TestCaseError> {
     // Threads 0 and 1 share an executor (and its cache); the others have their own.
     let executors: Vec<Fs> = (0..threads.len())
         .map(|i| if i < 2 { fs.clone() } else { fs.new_executor() })
@@ -400,6 +403,23 @@ proptest! {
         )
     ) {
         check(threads)?;
+    }
+}
+
+proptest! {
+    // The durable backend: each commit is an fsynced redb transaction, so fewer cases.
+    #![proptest_config(ProptestConfig { cases: 6, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn concurrent_invocations_on_redb_are_serializable_in_commit_order(
+        threads in prop::collection::vec(
+            prop::collection::vec(prop::collection::vec(op_strategy(), 1..5), 1..12),
+            2..4,
+        )
+    ) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let fs = Fs::open_redb(dir.path().join("model.redb")).expect("open");
+        check_on(fs, threads)?;
     }
 }
 

@@ -355,3 +355,27 @@ fn the_executor_cache_is_validated_not_trusted() {
     );
     assert!(fs.cache_stats().refreshed > 0);
 }
+
+#[test]
+fn a_lookup_does_not_conflict_with_creating_a_sibling() {
+    let fs = Fs::in_memory();
+    run(&fs, |f| {
+        f.mkdir("/d", 0o755)?;
+        let fd = f.create("/d/a", 0o644)?;
+        f.write(fd, b"a")
+    });
+    let mut reader = fs.begin();
+    let fd = reader.open("/d/a", OpenFlags::RDONLY, 0).expect("open");
+    let mut b = [0u8; 1];
+    reader.read(fd, &mut b).expect("read");
+    run(&fs.new_executor(), |f| {
+        let fd = f.create("/d/b", 0o644)?;
+        f.close(fd)
+    });
+    reader.commit().expect("a sibling's creation is no conflict");
+    // But removing the name read is one.
+    let mut reader = fs.begin();
+    reader.stat("/d/a").expect("stat");
+    run(&fs.new_executor(), |f| f.unlink("/d/a"));
+    assert_eq!(errno(reader.commit()), EAGAIN);
+}
