@@ -636,11 +636,12 @@ fn fs_section() -> Result<(), Box<dyn std::error::Error>> {
         f.write(fd, &version(1))
     })?;
     let done = std::sync::atomic::AtomicBool::new(false);
-    let (torn, seen, renames) = std::thread::scope(|s| {
+    let (torn, seen, gave_up, renames) = std::thread::scope(|s| {
         let reader = s.spawn(|| {
             let exec = fs.new_executor();
-            let (mut torn, mut seen) = (0, [0usize; 2]);
+            let (mut torn, mut seen, mut gave_up) = (0, [0usize; 2], 0);
             for _ in 0..300 {
+                std::thread::sleep(Duration::from_micros(50));
                 let data = exec
                     .invoke(|f| {
                         let fd = f.open("/config", OpenFlags::RDONLY, 0)?;
@@ -649,8 +650,11 @@ fn fs_section() -> Result<(), Box<dyn std::error::Error>> {
                         b.truncate(n);
                         Ok(b)
                     })
-                    .map(|o| o.value)
-                    .unwrap_or_default();
+                    .map(|o| o.value);
+                let Ok(data) = data else {
+                    gave_up += 1;
+                    continue;
+                };
                 match (data == version(1), data == version(2)) {
                     (true, _) => seen[0] += 1,
                     (_, true) => seen[1] += 1,
@@ -658,7 +662,7 @@ fn fs_section() -> Result<(), Box<dyn std::error::Error>> {
                 }
             }
             done.store(true, std::sync::atomic::Ordering::Relaxed);
-            (torn, seen)
+            (torn, seen, gave_up)
         });
         let writer = fs.new_executor();
         let mut renames = 0u32;
@@ -670,12 +674,14 @@ fn fs_section() -> Result<(), Box<dyn std::error::Error>> {
                 f.rename("/config.tmp", "/config")
             });
             renames += 1;
+            // About 10,000 replacements a second: a busy writer, not a saturating one.
+            std::thread::sleep(Duration::from_micros(100));
         }
-        let (torn, seen) = reader.join().unwrap_or((usize::MAX, [0, 0]));
-        (torn, seen, renames)
+        let (torn, seen, gave_up) = reader.join().unwrap_or((usize::MAX, [0, 0], 0));
+        (torn, seen, gave_up, renames)
     });
     println!(
-        "{renames} write-then-renames of /config under 300 reads: {torn} torn or missing, {} saw version 1, {} version 2 ({:.0} ms)",
+        "{renames} write-then-renames of /config under 300 reads: {torn} torn or missing, {} saw version 1, {} version 2, {gave_up} gave up after retries ({:.0} ms)",
         seen[0],
         seen[1],
         started.elapsed().as_secs_f64() * 1e3

@@ -372,7 +372,9 @@ fn a_lookup_does_not_conflict_with_creating_a_sibling() {
         let fd = f.create("/d/b", 0o644)?;
         f.close(fd)
     });
-    reader.commit().expect("a sibling's creation is no conflict");
+    reader
+        .commit()
+        .expect("a sibling's creation is no conflict");
     // But removing the name read is one.
     let mut reader = fs.begin();
     reader.stat("/d/a").expect("stat");
