@@ -25,3 +25,8 @@ pub use stratus_consensus as consensus;
 /// distribution, progressive sampling, and the baselines it is measured against (crate
 /// `stratus-cardest`).
 pub use stratus_cardest as cardest;
+
+/// Modin-style dataframes: the dataframe algebra (selection, map, window, groupby, join,
+/// transpose, …) on block partitions run in parallel, CSV and Arrow interop (crate
+/// `stratus-frame`).
+pub use stratus_frame as frame;
