@@ -49,22 +49,31 @@ impl BuildHasher for Fixed {
 
 /// Factorizes rows by `keys` (at least one column, all of one length).
 pub(crate) fn factorize(keys: &[&Column]) -> Groups {
-    let mut acc = factorize_one(keys[0]);
-    for key in &keys[1..] {
-        let next = factorize_one(key);
-        let stride = next.len() as u64;
-        let (a, b) = (&acc.codes, &next.codes);
-        let combined: Vec<u64> = if a.len() >= PAR_THRESHOLD {
-            a.par_iter().zip(b.par_iter()).map(|(&x, &y)| x as u64 * stride + y as u64).collect()
-        } else {
-            a.iter().zip(b).map(|(&x, &y)| x as u64 * stride + y as u64).collect()
-        };
-        let space = acc.len() as u64 * stride;
-        acc = if space <= (combined.len() as u64).max(1 << 16) * 2 {
+    let singles: Vec<Groups> = keys.par_iter().map(|k| factorize_one(k)).collect();
+    let mut singles = singles.into_iter();
+    let mut acc = singles.next().expect("at least one key");
+    let rest: Vec<Groups> = singles.collect();
+    let mut i = 0;
+    while i < rest.len() {
+        // Combine as many keys as fit one u64 code space in one pass (mixed radix).
+        let mut space = acc.len() as u128;
+        let mut j = i;
+        while j < rest.len() && space * rest[j].len() as u128 <= u64::MAX as u128 {
+            space *= rest[j].len() as u128;
+            j += 1;
+        }
+        let (parts, acc_codes) = (&rest[i..j.max(i + 1)], &acc.codes);
+        let strides: Vec<u64> = parts.iter().map(|p| p.len() as u64).collect();
+        let combine = |r: usize| parts.iter().zip(&strides).fold(acc_codes[r] as u64, |c, (p, &s)| c * s + p.codes[r] as u64);
+        let n = acc.codes.len();
+        let combined: Vec<u64> = if n >= PAR_THRESHOLD { (0..n).into_par_iter().map(combine).collect() } else { (0..n).map(combine).collect() };
+        let space = acc.len() as u128 * strides.iter().map(|&s| s as u128).product::<u128>();
+        acc = if space <= (n as u128).max(1 << 16) * 2 {
             factorize_dense(&combined, space as usize)
         } else {
-            factorize_by(combined.len(), |i| combined[i])
+            factorize_by(n, |r| combined[r])
         };
+        i = j.max(i + 1);
     }
     acc
 }

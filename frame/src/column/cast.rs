@@ -28,7 +28,7 @@ impl Column {
             (Column::Int64(p), DType::Bool) => return Ok(Column::Bool(p.map(|v| v != 0))),
             (Column::Datetime(p), DType::Int64) => return Ok(Column::Int64(p.clone())),
             (Column::Int64(p), DType::Datetime) => return Ok(Column::Datetime(p.clone())),
-            (Column::Utf8(s), DType::Categorical) => return Ok(Column::Categorical(Categorical::from_options(s.iter()))),
+            (Column::Utf8(s), DType::Categorical) => return Ok(Column::Categorical(encode(self, s))),
             (Column::Categorical(c), DType::Utf8) => {
                 return Ok(Column::Utf8(Strings::from_options((0..c.len()).map(|i| c.get(i)))));
             }
@@ -67,6 +67,24 @@ impl Column {
             Some(t) => self.cast(t).unwrap_or_else(|_| self.clone()),
         }
     }
+}
+
+/// Dictionary-encodes a string column: factorize (parallel hashing), then order the
+/// distinct values bytewise and renumber.
+fn encode(col: &Column, s: &Strings) -> Categorical {
+    if s.is_empty() {
+        return Categorical::from_options(Vec::<Option<&str>>::new());
+    }
+    let groups = crate::factorize::factorize(&[col]);
+    let mut uniques: Vec<usize> = (0..groups.len()).filter(|&g| s.is_valid(groups.first_rows[g])).collect();
+    uniques.sort_by(|&a, &b| s.raw(groups.first_rows[a]).cmp(s.raw(groups.first_rows[b])));
+    let mut rank = vec![super::NULL_CODE; groups.len()];
+    for (r, &g) in uniques.iter().enumerate() {
+        rank[g] = r as u32;
+    }
+    let categories = uniques.iter().map(|&g| s.raw(groups.first_rows[g]).to_string()).collect();
+    let codes = groups.codes.iter().map(|&c| rank[c as usize]).collect();
+    Categorical { codes, categories: std::sync::Arc::new(categories) }
 }
 
 /// One value converted to `target`; `None` when it does not fit.

@@ -79,7 +79,20 @@ pub fn read_csv_bytes(bytes: &[u8], options: &CsvOptions) -> Result<DataFrame> {
         FrameError::Csv { line, column: None, reason: "the file is not valid UTF-8".into() }
     })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let parser = Parser { text, delim: options.delimiter, nulls: &options.null_values, parse_dates: options.parse_dates };
+    let mut null_first = [false; 256];
+    for n in &options.null_values {
+        if let Some(&f) = n.as_bytes().first() {
+            null_first[f as usize] = true;
+        }
+    }
+    let parser = Parser {
+        text,
+        delim: options.delimiter,
+        nulls: &options.null_values,
+        null_max_len: options.null_values.iter().map(String::len).max().unwrap_or(0),
+        null_first,
+        parse_dates: options.parse_dates,
+    };
 
     let (names, body_start) = if options.has_header {
         let mut pos = 0;
@@ -406,10 +419,23 @@ struct Parser<'a> {
     text: &'a str,
     delim: u8,
     nulls: &'a [String],
+    /// The longest null spelling, and which bytes null spellings start with.
+    null_max_len: usize,
+    null_first: [bool; 256],
     parse_dates: bool,
 }
 
 impl Parser<'_> {
+    /// Whether a field spells null; most fields are rejected by their length or first byte.
+    #[inline]
+    fn is_null(&self, text: &str) -> bool {
+        let b = text.as_bytes();
+        if b.len() > self.null_max_len || b.first().is_some_and(|&f| !self.null_first[f as usize]) {
+            return false;
+        }
+        self.nulls.iter().any(|n| n.len() == b.len() && n.as_bytes() == b)
+    }
+
     /// Reads one record starting at `*pos`, leaving `*pos` after its line end.
     fn record(&self, pos: &mut usize, fields: &mut Vec<Field>) -> std::result::Result<(), String> {
         fields.clear();
@@ -515,7 +541,7 @@ impl Parser<'_> {
             }
             for (c, f) in fields.iter().enumerate() {
                 let text = f.text(self.text);
-                if self.nulls.iter().any(|n| n == text.as_ref()) {
+                if self.is_null(&text) {
                     builders[c].push_null();
                 } else if !builders[c].push(&text, self.parse_dates) {
                     // This column is text after all: note it and parse the chunk again.

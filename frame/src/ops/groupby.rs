@@ -11,7 +11,7 @@ use crate::error::{FrameError, Result};
 use crate::factorize::{Groups, factorize};
 use crate::frame::DataFrame;
 use crate::index::Index;
-use crate::ops::sort::{RowOrder, argsort};
+use crate::ops::sort::sorted_rows;
 use crate::partition::split;
 
 /// An aggregation function. Missing values (null and NaN) are skipped, as pandas'
@@ -122,9 +122,7 @@ impl<'a> GroupBy<'a> {
         let mut order: Vec<usize> = (0..groups.len()).filter(|&g| !self.dropna || !groups.null_group(&keys, g)).collect();
         if self.sort {
             let cols: Vec<(&Column, bool, bool)> = keys.iter().map(|&c| (c, false, false)).collect();
-            let rows = RowOrder::new(&cols);
-            let mut firsts: Vec<usize> = order.iter().map(|&g| groups.first_rows[g]).collect();
-            argsort(&mut firsts, &rows);
+            let firsts = sorted_rows(&cols, order.iter().map(|&g| groups.first_rows[g]).collect());
             let group_of_first: std::collections::HashMap<usize, usize> =
                 order.iter().map(|&g| (groups.first_rows[g], g)).collect();
             order = firsts.iter().map(|r| group_of_first[r]).collect();

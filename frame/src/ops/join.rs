@@ -11,7 +11,7 @@ use crate::error::{FrameError, Result};
 use crate::factorize::factorize;
 use crate::frame::DataFrame;
 use crate::index::Index;
-use crate::ops::sort::{RowOrder, argsort};
+use crate::ops::sort::sorted_rows;
 use crate::partition::split;
 
 /// Which rows a join keeps.
@@ -207,9 +207,7 @@ fn match_rows(lk: &[&Column], rk: &[&Column], ln: &[&str], rn: &[&str], how: Joi
             probe_idx.iter().zip(&build_idx).map(|(l, r)| l.unwrap_or_else(|| nl + r.expect("one side is set"))).collect();
         let key_cols: Vec<Column> = stacked.iter().map(|c| c.take(&key_rows)).collect();
         let spec: Vec<(&Column, bool, bool)> = key_cols.iter().map(|c| (c, false, false)).collect();
-        let order = RowOrder::new(&spec);
-        let mut perm: Vec<usize> = (0..key_rows.len()).collect();
-        argsort(&mut perm, &order);
+        let perm = sorted_rows(&spec, (0..key_rows.len()).collect());
         probe_idx = perm.iter().map(|&i| probe_idx[i]).collect();
         build_idx = perm.iter().map(|&i| build_idx[i]).collect();
     }
