@@ -3,7 +3,7 @@
 //!
 //! Single columns are hashed in parallel chunks (chunk-local tables, merged in chunk order so
 //! first-appearance numbering is global); several key columns combine their codes in mixed
-//! radix and factorize the combination. Null is a key value of its own, as in pandas' joins
+//! radix and factorize the combination. Null (and NaN, pandas' other NA) is a key value of its own, as in pandas' joins
 //! and `dropna=False` group-bys; callers that drop null keys ask [`Groups::null_group`].
 
 use std::collections::HashMap;
@@ -96,13 +96,8 @@ fn factorize_one(col: &Column) -> Groups {
                 factorize_by(n, |i| valid(i).then(|| p.values[i]))
             }
         }
-        Column::Float64(p) => factorize_by(n, |i| {
-            p.is_valid(i).then(|| {
-                let v = p.values[i];
-                // One key for all NaNs and for ±0.
-                if v.is_nan() { u64::MAX } else if v == 0.0 { 0 } else { v.to_bits() }
-            })
-        }),
+        // NaN and null are one missing key (pandas' NA); ±0 are one key.
+        Column::Float64(p) => factorize_by(n, |i| p.get(i).filter(|v| !v.is_nan()).map(|v| if v == 0.0 { 0 } else { v.to_bits() })),
         Column::Bool(p) => {
             let mapped: Vec<u64> = (0..n).map(|i| p.get(i).map_or(0, |b| b as u64 + 1)).collect();
             factorize_dense(&mapped, 3)
