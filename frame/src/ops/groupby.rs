@@ -87,6 +87,26 @@ impl DataFrame {
     }
 }
 
+impl DataFrame {
+    /// Reduces every column with each aggregation (pandas' `df.agg(["count", "mean"])`):
+    /// one row per aggregation, labelled with its name; each column's type is induced from
+    /// its results (Count with Mean gives Float64, as in pandas).
+    pub fn reduce(&self, aggs: &[Agg]) -> Result<DataFrame> {
+        let groups = Groups { codes: vec![0; self.nrows()], first_rows: vec![0] };
+        let columns = self
+            .names
+            .par_iter()
+            .zip(self.columns.par_iter())
+            .map(|(name, col)| {
+                let values = aggs.iter().map(|&a| Ok(aggregate(name, col, a, &groups)?.get(0))).collect::<Result<Vec<_>>>()?;
+                Ok(Arc::new(Column::from_values(values)))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let labels: Vec<&str> = aggs.iter().map(|a| a.name()).collect();
+        DataFrame::from_parts(self.names.clone(), columns, Index::from_column("", Column::from_strs(&labels)))
+    }
+}
+
 struct Plan {
     groups: Groups,
     /// The groups in output order (null groups already removed when `dropna`).
