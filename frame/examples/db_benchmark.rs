@@ -21,7 +21,11 @@ type BoxResult<T> = Result<T, Box<dyn std::error::Error>>;
 
 fn main() -> BoxResult<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let arg = |i: usize| args.get(i).map(String::as_str).ok_or("missing argument; see the example's doc comment");
+    let arg = |i: usize| {
+        args.get(i)
+            .map(String::as_str)
+            .ok_or("missing argument; see the example's doc comment")
+    };
     match arg(0)? {
         "gen" => {
             let dir = std::path::PathBuf::from(arg(1)?);
@@ -36,9 +40,15 @@ fn main() -> BoxResult<()> {
             gen_join(&dir, n)?;
         }
         "groupby" => groupby(arg(1)?, arg(2).unwrap_or("2").parse()?)?,
-        "join" => join(arg(1)?, arg(2)?.parse::<f64>()? as usize, arg(3).unwrap_or("2").parse()?)?,
+        "join" => join(
+            arg(1)?,
+            arg(2)?.parse::<f64>()? as usize,
+            arg(3).unwrap_or("2").parse()?,
+        )?,
         "flights" => flights(arg(1)?, arg(2).unwrap_or("2").parse()?)?,
-        other => return Err(format!("unknown command {other:?} (gen, groupby, join, flights)").into()),
+        other => {
+            return Err(format!("unknown command {other:?} (gen, groupby, join, flights)").into());
+        }
     }
     Ok(())
 }
@@ -46,7 +56,11 @@ fn main() -> BoxResult<()> {
 /// `1e7`-style names, as db-benchmark's files use.
 fn pretty(n: usize) -> String {
     let e = (n as f64).log10().round() as u32;
-    if 10usize.pow(e) == n { format!("1e{e}") } else { n.to_string() }
+    if 10usize.pow(e) == n {
+        format!("1e{e}")
+    } else {
+        n.to_string()
+    }
 }
 
 /// SplitMix64: a small, good-enough generator for benchmark data.
@@ -99,7 +113,11 @@ fn gen_groupby(path: &std::path::Path, n: usize, k: usize, seed: u64) -> BoxResu
         )?;
     }
     out.flush()?;
-    eprintln!("wrote {} in {:.1}s", path.display(), started.elapsed().as_secs_f64());
+    eprintln!(
+        "wrote {} in {:.1}s",
+        path.display(),
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
@@ -130,7 +148,10 @@ fn gen_join(dir: &std::path::Path, n: usize) -> BoxResult<()> {
     let xl = |k: &(Vec<usize>, Vec<usize>, Vec<usize>)| [k.0.clone(), k.1.clone()].concat();
     let xr = |k: &(Vec<usize>, Vec<usize>, Vec<usize>)| [k.0.clone(), k.2.clone()].concat();
     let mut rng = Rng(109);
-    let write = |name: &str, header: &str, rows: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>| -> BoxResult<()> {
+    let write = |name: &str,
+                 header: &str,
+                 rows: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>|
+     -> BoxResult<()> {
         let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(dir.join(name))?);
         writeln!(out, "{header}")?;
         rows(&mut out)?;
@@ -141,8 +162,16 @@ fn gen_join(dir: &std::path::Path, n: usize) -> BoxResult<()> {
     let mut r = Rng(110);
     write(&names[0], "id1,id2,id3,id4,id5,id6,v1", &mut |out| {
         for _ in 0..n {
-            let (a, b, c) = (x1[r.sample(x1.len()) - 1], x2[r.sample(x2.len()) - 1], x3[r.sample(x3.len()) - 1]);
-            writeln!(out, "{a},{b},{c},id{a},id{b},id{c},{:.6}", (r.unif() * 100.0 * 1e6).round() / 1e6)?;
+            let (a, b, c) = (
+                x1[r.sample(x1.len()) - 1],
+                x2[r.sample(x2.len()) - 1],
+                x3[r.sample(x3.len()) - 1],
+            );
+            writeln!(
+                out,
+                "{a},{b},{c},id{a},id{b},id{c},{:.6}",
+                (r.unif() * 100.0 * 1e6).round() / 1e6
+            )?;
         }
         Ok(())
     })?;
@@ -152,7 +181,11 @@ fn gen_join(dir: &std::path::Path, n: usize) -> BoxResult<()> {
     rng.shuffle(&mut small);
     write(&names[1], "id1,id4,v2", &mut |out| {
         for &a in &small {
-            writeln!(out, "{a},id{a},{:.6}", (rng.unif() * 100.0 * 1e6).round() / 1e6)?;
+            writeln!(
+                out,
+                "{a},id{a},{:.6}",
+                (rng.unif() * 100.0 * 1e6).round() / 1e6
+            )?;
         }
         Ok(())
     })?;
@@ -162,7 +195,11 @@ fn gen_join(dir: &std::path::Path, n: usize) -> BoxResult<()> {
     write(&names[2], "id1,id2,id4,id5,v2", &mut |out| {
         for &b in &r2 {
             let a = r1[rng.sample(r1.len()) - 1];
-            writeln!(out, "{a},{b},id{a},id{b},{:.6}", (rng.unif() * 100.0 * 1e6).round() / 1e6)?;
+            writeln!(
+                out,
+                "{a},{b},id{a},id{b},{:.6}",
+                (rng.unif() * 100.0 * 1e6).round() / 1e6
+            )?;
         }
         Ok(())
     })?;
@@ -172,11 +209,18 @@ fn gen_join(dir: &std::path::Path, n: usize) -> BoxResult<()> {
     write(&names[3], "id1,id2,id3,id4,id5,id6,v2", &mut |out| {
         for &c in &r3 {
             let (a, b) = (r1[rng.sample(r1.len()) - 1], r2[rng.sample(r2.len()) - 1]);
-            writeln!(out, "{a},{b},{c},id{a},id{b},id{c},{:.6}", (rng.unif() * 100.0 * 1e6).round() / 1e6)?;
+            writeln!(
+                out,
+                "{a},{b},{c},id{a},id{b},id{c},{:.6}",
+                (rng.unif() * 100.0 * 1e6).round() / 1e6
+            )?;
         }
         Ok(())
     })?;
-    eprintln!("wrote the join tables in {:.1}s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "wrote the join tables in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
@@ -185,8 +229,13 @@ fn checksum(df: &DataFrame, cols: &[&str]) -> BoxResult<Vec<f64>> {
     cols.iter()
         .map(|c| {
             let col = df.column(c)?;
-            let p = col.to_f64().ok_or_else(|| format!("checksum column {c} is not numeric"))?;
-            Ok((0..p.len()).filter_map(|i| p.get(i)).filter(|v| !v.is_nan()).sum())
+            let p = col
+                .to_f64()
+                .ok_or_else(|| format!("checksum column {c} is not numeric"))?;
+            Ok((0..p.len())
+                .filter_map(|i| p.get(i))
+                .filter(|v| !v.is_nan())
+                .sum())
         })
         .collect()
 }
@@ -202,7 +251,11 @@ fn report(task: &str, question: &str, secs: f64, rows: usize, chk: &[f64]) {
 fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
@@ -219,38 +272,99 @@ fn time<T>(runs: usize, mut f: impl FnMut() -> BoxResult<T>) -> BoxResult<(f64, 
 }
 
 fn groupby(path: &str, runs: usize) -> BoxResult<()> {
-    let task = std::path::Path::new(path).file_stem().and_then(|s| s.to_str()).unwrap_or("groupby").to_string();
-    let options = CsvOptions { categorical: vec!["id1".into(), "id2".into(), "id3".into()], ..CsvOptions::default() };
+    let task = std::path::Path::new(path)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("groupby")
+        .to_string();
+    let options = CsvOptions {
+        categorical: vec!["id1".into(), "id2".into(), "id3".into()],
+        ..CsvOptions::default()
+    };
     let started = Instant::now();
     let x = read_csv_with(path, &options)?;
-    report(&task, "load", started.elapsed().as_secs_f64(), x.nrows(), &[]);
+    report(
+        &task,
+        "load",
+        started.elapsed().as_secs_f64(),
+        x.nrows(),
+        &[],
+    );
     let gb = |keys: &[&str]| -> BoxResult<stratus_frame::GroupBy<'_>> {
         Ok(x.groupby(keys)?.sort(false).dropna(false).as_index(false))
     };
-    type Question<'a> = (&'a str, &'a [&'a str], Box<dyn Fn() -> BoxResult<DataFrame> + 'a>);
+    type Question<'a> = (
+        &'a str,
+        &'a [&'a str],
+        Box<dyn Fn() -> BoxResult<DataFrame> + 'a>,
+    );
     let questions: Vec<Question<'_>> = vec![
-        ("q1", &["v1"], Box::new(|| Ok(gb(&["id1"])?.agg(&[("v1", Agg::Sum)])?))),
-        ("q2", &["v1"], Box::new(|| Ok(gb(&["id1", "id2"])?.agg(&[("v1", Agg::Sum)])?))),
-        ("q3", &["v1", "v3"], Box::new(|| Ok(gb(&["id3"])?.agg(&[("v1", Agg::Sum), ("v3", Agg::Mean)])?))),
-        ("q4", &["v1", "v2", "v3"], Box::new(|| Ok(gb(&["id4"])?.agg(&[("v1", Agg::Mean), ("v2", Agg::Mean), ("v3", Agg::Mean)])?))),
-        ("q5", &["v1", "v2", "v3"], Box::new(|| Ok(gb(&["id6"])?.agg(&[("v1", Agg::Sum), ("v2", Agg::Sum), ("v3", Agg::Sum)])?))),
-        ("q6", &["v3_median", "v3_std"], Box::new(|| Ok(gb(&["id4", "id5"])?.agg(&[("v3", Agg::Median), ("v3", Agg::Std)])?))),
+        (
+            "q1",
+            &["v1"],
+            Box::new(|| Ok(gb(&["id1"])?.agg(&[("v1", Agg::Sum)])?)),
+        ),
+        (
+            "q2",
+            &["v1"],
+            Box::new(|| Ok(gb(&["id1", "id2"])?.agg(&[("v1", Agg::Sum)])?)),
+        ),
+        (
+            "q3",
+            &["v1", "v3"],
+            Box::new(|| Ok(gb(&["id3"])?.agg(&[("v1", Agg::Sum), ("v3", Agg::Mean)])?)),
+        ),
+        (
+            "q4",
+            &["v1", "v2", "v3"],
+            Box::new(|| {
+                Ok(
+                    gb(&["id4"])?.agg(&[
+                        ("v1", Agg::Mean),
+                        ("v2", Agg::Mean),
+                        ("v3", Agg::Mean),
+                    ])?,
+                )
+            }),
+        ),
+        (
+            "q5",
+            &["v1", "v2", "v3"],
+            Box::new(|| {
+                Ok(gb(&["id6"])?.agg(&[("v1", Agg::Sum), ("v2", Agg::Sum), ("v3", Agg::Sum)])?)
+            }),
+        ),
+        (
+            "q6",
+            &["v3_median", "v3_std"],
+            Box::new(|| Ok(gb(&["id4", "id5"])?.agg(&[("v3", Agg::Median), ("v3", Agg::Std)])?)),
+        ),
         (
             "q7",
             &["range_v1_v2"],
             Box::new(|| {
                 let r = gb(&["id3"])?.agg(&[("v1", Agg::Max), ("v2", Agg::Min)])?;
                 let range = r.column("v1")?.arith(ArithOp::Sub, r.column("v2")?)?;
-                Ok(r.with_column("range_v1_v2", range)?.select(&["id3", "range_v1_v2"])?)
+                Ok(r.with_column("range_v1_v2", range)?
+                    .select(&["id3", "range_v1_v2"])?)
             }),
         ),
         (
             "q8",
             &["v3"],
             Box::new(|| {
-                let mask: Vec<bool> = (0..x.nrows()).map(|i| !x.columns()[8].is_missing(i)).collect();
-                let sorted = x.select(&["id6", "v3"])?.filter_mask(&mask)?.sort_by(&[SortKey::desc("v3")])?;
-                Ok(sorted.groupby(&["id6"])?.sort(false).dropna(false).head(2)?)
+                let mask: Vec<bool> = (0..x.nrows())
+                    .map(|i| !x.columns()[8].is_missing(i))
+                    .collect();
+                let sorted = x
+                    .select(&["id6", "v3"])?
+                    .filter_mask(&mask)?
+                    .sort_by(&[SortKey::desc("v3")])?;
+                Ok(sorted
+                    .groupby(&["id6"])?
+                    .sort(false)
+                    .dropna(false)
+                    .head(2)?)
             }),
         ),
         (
@@ -265,13 +379,19 @@ fn groupby(path: &str, runs: usize) -> BoxResult<()> {
         (
             "q10",
             &["v3", "count"],
-            Box::new(|| Ok(gb(&["id1", "id2", "id3", "id4", "id5", "id6"])?.agg_as(&[("v3", "v3", Agg::Sum), ("count", "v1", Agg::Size)])?)),
+            Box::new(|| {
+                Ok(gb(&["id1", "id2", "id3", "id4", "id5", "id6"])?
+                    .agg_as(&[("v3", "v3", Agg::Sum), ("count", "v1", Agg::Size)])?)
+            }),
         ),
     ];
     // STRATUS_QUESTIONS=q1,q8 runs a subset (for profiling).
     let only = std::env::var("STRATUS_QUESTIONS").ok();
     for (name, cols, q) in &questions {
-        if only.as_ref().is_some_and(|o| !o.split(',').any(|x| x == *name)) {
+        if only
+            .as_ref()
+            .is_some_and(|o| !o.split(',').any(|x| x == *name))
+        {
             continue;
         }
         let (secs, out) = time(runs, q)?;
@@ -290,7 +410,13 @@ fn join(dir: &str, n: usize, runs: usize) -> BoxResult<()> {
     let medium = read_csv_with(file(&pretty(n / 1_000)), &CsvOptions::default())?;
     let big = read_csv_with(file(&pretty(n)), &CsvOptions::default())?;
     let task = format!("J1_{}", pretty(n));
-    report(&task, "load", started.elapsed().as_secs_f64(), x.nrows(), &[]);
+    report(
+        &task,
+        "load",
+        started.elapsed().as_secs_f64(),
+        x.nrows(),
+        &[],
+    );
     let questions: [(&str, &DataFrame, &str, JoinHow); 5] = [
         ("q1", &small, "id1", JoinHow::Inner),
         ("q2", &medium, "id2", JoinHow::Inner),
@@ -300,7 +426,13 @@ fn join(dir: &str, n: usize, runs: usize) -> BoxResult<()> {
     ];
     for (name, right, key, how) in questions {
         let (secs, out) = time(runs, || Ok(x.merge(right, &[key], &[key], how)?))?;
-        report(&task, name, secs, out.nrows(), &checksum(&out, &["v1", "v2"])?);
+        report(
+            &task,
+            name,
+            secs,
+            out.nrows(),
+            &checksum(&out, &["v1", "v2"])?,
+        );
     }
     report(&task, "peak_rss_mib", peak_rss_mib(), 0, &[]);
     Ok(())
@@ -314,8 +446,18 @@ fn flights(path: &str, runs: usize) -> BoxResult<()> {
         Ok(df
             .groupby(&["carrier", "origin"])?
             .as_index(false)
-            .agg_as(&[("dep_delay", "dep_delay", Agg::Mean), ("arr_delay", "arr_delay", Agg::Mean), ("n", "flight", Agg::Count)])?)
+            .agg_as(&[
+                ("dep_delay", "dep_delay", Agg::Mean),
+                ("arr_delay", "arr_delay", Agg::Mean),
+                ("n", "flight", Agg::Count),
+            ])?)
     })?;
-    report("flights", "groupby", secs, out.nrows(), &checksum(&out, &["dep_delay", "arr_delay", "n"])?);
+    report(
+        "flights",
+        "groupby",
+        secs,
+        out.nrows(),
+        &checksum(&out, &["dep_delay", "arr_delay", "n"])?,
+    );
     Ok(())
 }

@@ -52,7 +52,11 @@ pub fn parse(s: &str) -> Option<i64> {
     if b.len() < 19 || (b[10] != b' ' && b[10] != b'T') || b[13] != b':' || b[16] != b':' {
         return None;
     }
-    let (hh, mm, ss) = (digits(&b[11..13])?, digits(&b[14..16])?, digits(&b[17..19])?);
+    let (hh, mm, ss) = (
+        digits(&b[11..13])?,
+        digits(&b[14..16])?,
+        digits(&b[17..19])?,
+    );
     if hh > 23 || mm > 59 || ss > 59 {
         return None;
     }
@@ -101,16 +105,34 @@ mod tests {
 
     #[test]
     fn round_trips_dates_and_times() {
-        for s in ["1970-01-01 00:00:00", "2013-01-01 05:00:00", "1969-12-31 23:59:59", "2000-02-29 12:30:00"] {
+        for s in [
+            "1970-01-01 00:00:00",
+            "2013-01-01 05:00:00",
+            "1969-12-31 23:59:59",
+            "2000-02-29 12:30:00",
+        ] {
             assert_eq!(format(parse(s).unwrap()), s);
         }
-        assert_eq!(parse("2013-01-02").unwrap(), 15_707 * SECS_PER_DAY * NANOS_PER_SEC);
-        assert_eq!(format(parse("2013-01-01T05:00:00.5").unwrap()), "2013-01-01 05:00:00.500000000");
+        assert_eq!(
+            parse("2013-01-02").unwrap(),
+            15_707 * SECS_PER_DAY * NANOS_PER_SEC
+        );
+        assert_eq!(
+            format(parse("2013-01-01T05:00:00.5").unwrap()),
+            "2013-01-01 05:00:00.500000000"
+        );
     }
 
     #[test]
     fn rejects_invalid_dates() {
-        for s in ["2013-02-30", "2013-13-01", "2013-1-01", "hello", "2013-01-01 25:00:00", "2013-01-01X"] {
+        for s in [
+            "2013-02-30",
+            "2013-13-01",
+            "2013-1-01",
+            "hello",
+            "2013-01-01 25:00:00",
+            "2013-01-01X",
+        ] {
             assert_eq!(parse(s), None, "{s}");
         }
     }

@@ -64,9 +64,18 @@ pub(crate) fn factorize(keys: &[&Column]) -> Groups {
         }
         let (parts, acc_codes) = (&rest[i..j.max(i + 1)], &acc.codes);
         let strides: Vec<u64> = parts.iter().map(|p| p.len() as u64).collect();
-        let combine = |r: usize| parts.iter().zip(&strides).fold(acc_codes[r] as u64, |c, (p, &s)| c * s + p.codes[r] as u64);
+        let combine = |r: usize| {
+            parts
+                .iter()
+                .zip(&strides)
+                .fold(acc_codes[r] as u64, |c, (p, &s)| c * s + p.codes[r] as u64)
+        };
         let n = acc.codes.len();
-        let combined: Vec<u64> = if n >= PAR_THRESHOLD { (0..n).into_par_iter().map(combine).collect() } else { (0..n).map(combine).collect() };
+        let combined: Vec<u64> = if n >= PAR_THRESHOLD {
+            (0..n).into_par_iter().map(combine).collect()
+        } else {
+            (0..n).map(combine).collect()
+        };
         let space = acc.len() as u128 * strides.iter().map(|&s| s as u128).product::<u128>();
         acc = if space <= (n as u128).max(1 << 16) * 2 {
             factorize_dense(&combined, space as usize)
@@ -83,29 +92,56 @@ fn factorize_one(col: &Column) -> Groups {
     match col {
         Column::Int64(p) | Column::Datetime(p) => {
             let valid = |i: usize| p.is_valid(i);
-            let (lo, hi) = (0..n).filter(|&i| valid(i)).fold((i64::MAX, i64::MIN), |(lo, hi), i| {
-                let v = p.values[i];
-                (lo.min(v), hi.max(v))
-            });
+            let (lo, hi) =
+                (0..n)
+                    .filter(|&i| valid(i))
+                    .fold((i64::MAX, i64::MIN), |(lo, hi), i| {
+                        let v = p.values[i];
+                        (lo.min(v), hi.max(v))
+                    });
             let range = (hi as i128 - lo as i128 + 1).max(0) as u128;
             if range > 0 && range <= (n as u128).max(1 << 16) * 2 {
                 // Small value range: a direct table beats hashing. Slot 0 is null.
-                let mapped: Vec<u64> = (0..n).map(|i| if valid(i) { (p.values[i] - lo) as u64 + 1 } else { 0 }).collect();
+                let mapped: Vec<u64> = (0..n)
+                    .map(|i| {
+                        if valid(i) {
+                            (p.values[i] - lo) as u64 + 1
+                        } else {
+                            0
+                        }
+                    })
+                    .collect();
                 factorize_dense(&mapped, range as usize + 1)
             } else {
                 factorize_by(n, |i| valid(i).then(|| p.values[i]))
             }
         }
         // NaN and null are one missing key (pandas' NA); ±0 are one key.
-        Column::Float64(p) => factorize_by(n, |i| p.get(i).filter(|v| !v.is_nan()).map(|v| if v == 0.0 { 0 } else { v.to_bits() })),
+        Column::Float64(p) => factorize_by(n, |i| {
+            p.get(i)
+                .filter(|v| !v.is_nan())
+                .map(|v| if v == 0.0 { 0 } else { v.to_bits() })
+        }),
         Column::Bool(p) => {
-            let mapped: Vec<u64> = (0..n).map(|i| p.get(i).map_or(0, |b| b as u64 + 1)).collect();
+            let mapped: Vec<u64> = (0..n)
+                .map(|i| p.get(i).map_or(0, |b| b as u64 + 1))
+                .collect();
             factorize_dense(&mapped, 3)
         }
         Column::Utf8(s) => factorize_by(n, |i| s.get(i)),
         Column::Categorical(c) => {
             let k = c.categories.len();
-            let mapped: Vec<u64> = c.codes.iter().map(|&code| if code == NULL_CODE { 0 } else { code as u64 + 1 }).collect();
+            let mapped: Vec<u64> = c
+                .codes
+                .iter()
+                .map(|&code| {
+                    if code == NULL_CODE {
+                        0
+                    } else {
+                        code as u64 + 1
+                    }
+                })
+                .collect();
             factorize_dense(&mapped, k + 1)
         }
         Column::Mixed(v) => {
@@ -145,15 +181,22 @@ fn factorize_dense(values: &[u64], space: usize) -> Groups {
     Groups { codes, first_rows }
 }
 
+/// One chunk's codes and its distinct keys with their first rows.
+type Local<K> = (Vec<u32>, Vec<(K, usize)>);
+
 /// Factorizes by a hashable key per row, in parallel chunks.
 fn factorize_by<K, F>(len: usize, key: F) -> Groups
 where
     K: Hash + Eq + Copy + Send + Sync,
     F: Fn(usize) -> K + Sync,
 {
-    let chunks = if len >= PAR_THRESHOLD { rayon::current_num_threads().max(1) * 2 } else { 1 };
+    let chunks = if len >= PAR_THRESHOLD {
+        rayon::current_num_threads().max(1) * 2
+    } else {
+        1
+    };
     let ranges = split(len, chunks);
-    let locals: Vec<(Vec<u32>, Vec<(K, usize)>)> = ranges
+    let locals: Vec<Local<K>> = ranges
         .par_iter()
         .map(|r| {
             let mut map: HashMap<K, u32, Fixed> = HashMap::with_hasher(Fixed);
@@ -173,7 +216,10 @@ where
         .collect();
     if locals.len() == 1 {
         let (codes, uniques) = locals.into_iter().next().expect("one chunk");
-        return Groups { codes, first_rows: uniques.into_iter().map(|(_, r)| r).collect() };
+        return Groups {
+            codes,
+            first_rows: uniques.into_iter().map(|(_, r)| r).collect(),
+        };
     }
     // Merge in chunk order, so codes number groups by first appearance in the whole column.
     let mut global: HashMap<K, u32, Fixed> = HashMap::with_hasher(Fixed);
@@ -200,11 +246,14 @@ where
         slices.push(head);
         rest = tail;
     }
-    slices.into_par_iter().zip(locals.par_iter().zip(remaps.par_iter())).for_each(|(out, ((local, _), remap))| {
-        for (o, &c) in out.iter_mut().zip(local) {
-            *o = remap[c as usize];
-        }
-    });
+    slices
+        .into_par_iter()
+        .zip(locals.par_iter().zip(remaps.par_iter()))
+        .for_each(|(out, ((local, _), remap))| {
+            for (o, &c) in out.iter_mut().zip(local) {
+                *o = remap[c as usize];
+            }
+        });
     Groups { codes, first_rows }
 }
 
@@ -215,7 +264,12 @@ mod tests {
 
     #[test]
     fn codes_follow_first_appearance() {
-        let a = Column::Utf8(Strings::from_options([Some("b"), Some("a"), None, Some("b")]));
+        let a = Column::Utf8(Strings::from_options([
+            Some("b"),
+            Some("a"),
+            None,
+            Some("b"),
+        ]));
         let g = factorize(&[&a]);
         assert_eq!(g.codes, vec![0, 1, 2, 0]);
         assert_eq!(g.first_rows, vec![0, 1, 2]);
@@ -225,13 +279,25 @@ mod tests {
     #[test]
     fn multi_key_and_wide_ints_agree_with_a_naive_grouping() {
         let n = 200_000;
-        let a = Column::Int64(Prim::new((0..n).map(|i| (i * 7919 % 13) as i64 * 1_000_000_007).collect()));
-        let b = Column::Float64(Prim::from_options((0..n).map(|i| if i % 17 == 0 { None } else { Some((i % 5) as f64) })));
+        let a = Column::Int64(Prim::new(
+            (0..n)
+                .map(|i| (i * 7919 % 13) as i64 * 1_000_000_007)
+                .collect(),
+        ));
+        let b = Column::Float64(Prim::from_options((0..n).map(|i| {
+            if i % 17 == 0 {
+                None
+            } else {
+                Some((i % 5) as f64)
+            }
+        })));
         let g = factorize(&[&a, &b]);
         let mut naive: HashMap<(KeyValue, KeyValue), u32> = HashMap::new();
         for i in 0..n as usize {
             let next = naive.len() as u32;
-            let code = *naive.entry((KeyValue(a.get(i)), KeyValue(b.get(i)))).or_insert(next);
+            let code = *naive
+                .entry((KeyValue(a.get(i)), KeyValue(b.get(i))))
+                .or_insert(next);
             assert_eq!(g.codes[i], code, "row {i}");
         }
         assert_eq!(g.len(), naive.len());

@@ -26,29 +26,49 @@ impl DataFrame {
     /// A frame from labelled columns, with a positional index. Errors when lengths differ or
     /// a label repeats.
     pub fn new<S: Into<String>>(columns: Vec<(S, Column)>) -> Result<DataFrame> {
-        let (names, columns): (Vec<String>, Vec<Arc<Column>>) =
-            columns.into_iter().map(|(n, c)| (n.into(), Arc::new(c))).unzip();
+        let (names, columns): (Vec<String>, Vec<Arc<Column>>) = columns
+            .into_iter()
+            .map(|(n, c)| (n.into(), Arc::new(c)))
+            .unzip();
         let rows = columns.first().map_or(0, |c| c.len());
         DataFrame::from_parts(names, columns, Index::Range(rows))
     }
 
     /// A frame from its parts, checked: unique labels, every column and the index of one
     /// length.
-    pub fn from_parts(names: Vec<String>, columns: Vec<Arc<Column>>, index: Index) -> Result<DataFrame> {
+    pub fn from_parts(
+        names: Vec<String>,
+        columns: Vec<Arc<Column>>,
+        index: Index,
+    ) -> Result<DataFrame> {
         let rows = index.len();
         let mut seen = HashSet::new();
         for (name, col) in names.iter().zip(&columns) {
             if !seen.insert(name) {
-                return Err(FrameError::DuplicateColumn { label: name.clone() });
+                return Err(FrameError::DuplicateColumn {
+                    label: name.clone(),
+                });
             }
             if col.len() != rows {
-                return Err(FrameError::LengthMismatch { what: format!("column {name:?}"), expected: rows, actual: col.len() });
+                return Err(FrameError::LengthMismatch {
+                    what: format!("column {name:?}"),
+                    expected: rows,
+                    actual: col.len(),
+                });
             }
         }
         if names.len() != columns.len() {
-            return Err(FrameError::LengthMismatch { what: "column labels".into(), expected: columns.len(), actual: names.len() });
+            return Err(FrameError::LengthMismatch {
+                what: "column labels".into(),
+                expected: columns.len(),
+                actual: names.len(),
+            });
         }
-        Ok(DataFrame { names, columns, index })
+        Ok(DataFrame {
+            names,
+            columns,
+            index,
+        })
     }
 
     /// A frame from rows of values; each column's type is induced from its values.
@@ -57,20 +77,31 @@ impl DataFrame {
         let mut cols: Vec<Vec<Value>> = vec![Vec::with_capacity(rows.len()); names.len()];
         for (r, row) in rows.into_iter().enumerate() {
             if row.len() != names.len() {
-                return Err(FrameError::LengthMismatch { what: format!("row {r}"), expected: names.len(), actual: row.len() });
+                return Err(FrameError::LengthMismatch {
+                    what: format!("row {r}"),
+                    expected: names.len(),
+                    actual: row.len(),
+                });
             }
             for (c, v) in row.into_iter().enumerate() {
                 cols[c].push(v);
             }
         }
         let nrows = cols.first().map_or(0, Vec::len);
-        let columns = cols.into_iter().map(|v| Arc::new(Column::from_values(v))).collect();
+        let columns = cols
+            .into_iter()
+            .map(|v| Arc::new(Column::from_values(v)))
+            .collect();
         DataFrame::from_parts(names, columns, Index::Range(nrows))
     }
 
     /// A frame with no rows and no columns.
     pub fn empty() -> DataFrame {
-        DataFrame { names: Vec::new(), columns: Vec::new(), index: Index::Range(0) }
+        DataFrame {
+            names: Vec::new(),
+            columns: Vec::new(),
+            index: Index::Range(0),
+        }
     }
 
     /// (rows, columns).
@@ -110,7 +141,12 @@ impl DataFrame {
 
     /// Position of a column label.
     pub fn position(&self, name: &str) -> Result<usize> {
-        self.names.iter().position(|n| n == name).ok_or_else(|| FrameError::UnknownColumn { label: name.to_string() })
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .ok_or_else(|| FrameError::UnknownColumn {
+                label: name.to_string(),
+            })
     }
 
     /// The column with label `name`.
@@ -122,7 +158,10 @@ impl DataFrame {
     pub fn get(&self, row: usize, name: &str) -> Result<Value> {
         let col = self.column(name)?;
         if row >= self.nrows() {
-            return Err(FrameError::OutOfBounds { position: row, len: self.nrows() });
+            return Err(FrameError::OutOfBounds {
+                position: row,
+                len: self.nrows(),
+            });
         }
         Ok(col.get(row))
     }
@@ -130,19 +169,27 @@ impl DataFrame {
     /// Row `row` as values, in column order.
     pub fn row(&self, row: usize) -> Result<Vec<Value>> {
         if row >= self.nrows() {
-            return Err(FrameError::OutOfBounds { position: row, len: self.nrows() });
+            return Err(FrameError::OutOfBounds {
+                position: row,
+                len: self.nrows(),
+            });
         }
         Ok(self.columns.iter().map(|c| c.get(row)).collect())
     }
 
     /// All rows as values (row-major), for tests and small frames.
     pub fn to_rows(&self) -> Vec<Vec<Value>> {
-        (0..self.nrows()).map(|r| self.columns.iter().map(|c| c.get(r)).collect()).collect()
+        (0..self.nrows())
+            .map(|r| self.columns.iter().map(|c| c.get(r)).collect())
+            .collect()
     }
 
     /// Projection by labels, in the order given.
     pub fn select(&self, names: &[&str]) -> Result<DataFrame> {
-        let pos = names.iter().map(|n| self.position(n)).collect::<Result<Vec<_>>>()?;
+        let pos = names
+            .iter()
+            .map(|n| self.position(n))
+            .collect::<Result<Vec<_>>>()?;
         self.select_positions(&pos)
     }
 
@@ -152,7 +199,10 @@ impl DataFrame {
         let mut columns = Vec::with_capacity(positions.len());
         for &p in positions {
             if p >= self.ncols() {
-                return Err(FrameError::OutOfBounds { position: p, len: self.ncols() });
+                return Err(FrameError::OutOfBounds {
+                    position: p,
+                    len: self.ncols(),
+                });
             }
             names.push(self.names[p].clone());
             columns.push(Arc::clone(&self.columns[p]));
@@ -168,7 +218,9 @@ impl DataFrame {
 
     /// Keeps the columns whose type is one of `dtypes` (the algebra's filter-by-types).
     pub fn select_dtypes(&self, dtypes: &[DType]) -> DataFrame {
-        let pos: Vec<usize> = (0..self.ncols()).filter(|&i| dtypes.contains(&self.columns[i].dtype())).collect();
+        let pos: Vec<usize> = (0..self.ncols())
+            .filter(|&i| dtypes.contains(&self.columns[i].dtype()))
+            .collect();
         self.select_positions(&pos).expect("positions are in range")
     }
 
@@ -177,7 +229,9 @@ impl DataFrame {
         for n in names {
             self.position(n)?;
         }
-        let keep: Vec<usize> = (0..self.ncols()).filter(|&i| !names.contains(&self.names[i].as_str())).collect();
+        let keep: Vec<usize> = (0..self.ncols())
+            .filter(|&i| !names.contains(&self.names[i].as_str()))
+            .collect();
         self.select_positions(&keep)
     }
 
@@ -185,19 +239,38 @@ impl DataFrame {
     pub fn take(&self, rows: &[usize]) -> Result<DataFrame> {
         let n = self.nrows();
         if let Some(&bad) = rows.iter().find(|&&r| r >= n) {
-            return Err(FrameError::OutOfBounds { position: bad, len: n });
+            return Err(FrameError::OutOfBounds {
+                position: bad,
+                len: n,
+            });
         }
         Ok(self.take_unchecked(rows))
     }
 
     pub(crate) fn take_unchecked(&self, rows: &[usize]) -> DataFrame {
-        let columns = self.columns.par_iter().map(|c| Arc::new(c.take(rows))).collect();
-        DataFrame { names: self.names.clone(), columns, index: self.index.take(rows) }
+        let columns = self
+            .columns
+            .par_iter()
+            .map(|c| Arc::new(c.take(rows)))
+            .collect();
+        DataFrame {
+            names: self.names.clone(),
+            columns,
+            index: self.index.take(rows),
+        }
     }
 
     pub(crate) fn take_opt(&self, rows: &[Option<usize>]) -> DataFrame {
-        let columns = self.columns.par_iter().map(|c| Arc::new(c.take_opt(rows))).collect();
-        DataFrame { names: self.names.clone(), columns, index: self.index.take_opt(rows) }
+        let columns = self
+            .columns
+            .par_iter()
+            .map(|c| Arc::new(c.take_opt(rows)))
+            .collect();
+        DataFrame {
+            names: self.names.clone(),
+            columns,
+            index: self.index.take_opt(rows),
+        }
     }
 
     /// Selection of rows by mask (`df[mask]`).
@@ -217,7 +290,9 @@ impl DataFrame {
                 Some(p) => rows.extend_from_slice(p),
                 None => {
                     let shown: Vec<String> = label.iter().map(ToString::to_string).collect();
-                    return Err(FrameError::UnknownRowLabel { label: shown.join(", ") });
+                    return Err(FrameError::UnknownRowLabel {
+                        label: shown.join(", "),
+                    });
                 }
             }
         }
@@ -264,26 +339,44 @@ impl DataFrame {
 
     /// Schema induction: every `Mixed` column whose values share a type becomes typed.
     pub fn infer_types(&self) -> DataFrame {
-        let columns = self.columns.par_iter().map(|c| Arc::new(c.infer_type())).collect();
-        DataFrame { names: self.names.clone(), columns, index: self.index.clone() }
+        let columns = self
+            .columns
+            .par_iter()
+            .map(|c| Arc::new(c.infer_type()))
+            .collect();
+        DataFrame {
+            names: self.names.clone(),
+            columns,
+            index: self.index.clone(),
+        }
     }
 
     /// Replaces the row labels.
     pub fn with_index(&self, index: Index) -> Result<DataFrame> {
         check_len("index", index.len(), self.nrows())?;
-        Ok(DataFrame { index, ..self.clone() })
+        Ok(DataFrame {
+            index,
+            ..self.clone()
+        })
     }
 }
 
 pub(crate) fn check_len(what: &str, actual: usize, expected: usize) -> Result<()> {
     if actual != expected {
-        return Err(FrameError::LengthMismatch { what: what.to_string(), expected, actual });
+        return Err(FrameError::LengthMismatch {
+            what: what.to_string(),
+            expected,
+            actual,
+        });
     }
     Ok(())
 }
 
 pub(crate) fn positions_of(mask: &[bool]) -> Vec<usize> {
-    mask.iter().enumerate().filter_map(|(i, &m)| m.then_some(i)).collect()
+    mask.iter()
+        .enumerate()
+        .filter_map(|(i, &m)| m.then_some(i))
+        .collect()
 }
 
 impl fmt::Display for DataFrame {
@@ -295,17 +388,33 @@ impl fmt::Display for DataFrame {
         header.extend(self.names.iter().cloned());
         grid.push(header);
         for r in 0..shown {
-            let label: Vec<String> = self.index.label(r).iter().map(ToString::to_string).collect();
+            let label: Vec<String> = self
+                .index
+                .label(r)
+                .iter()
+                .map(ToString::to_string)
+                .collect();
             let mut line = vec![label.join(",")];
-            line.extend(self.columns.iter().map(|c| match c.get(r) {
-                Value::Float(x) => format!("{x:.6}").trim_end_matches('0').trim_end_matches('.').to_string(),
-                v => v.to_string(),
+            line.extend(self.columns.iter().map(|c| {
+                match c.get(r) {
+                    Value::Float(x) => format!("{x:.6}")
+                        .trim_end_matches('0')
+                        .trim_end_matches('.')
+                        .to_string(),
+                    v => v.to_string(),
+                }
             }));
             grid.push(line);
         }
-        let widths: Vec<usize> = (0..grid[0].len()).map(|c| grid.iter().map(|l| l[c].chars().count()).max().unwrap_or(0)).collect();
+        let widths: Vec<usize> = (0..grid[0].len())
+            .map(|c| grid.iter().map(|l| l[c].chars().count()).max().unwrap_or(0))
+            .collect();
         for line in &grid {
-            let cells: Vec<String> = line.iter().zip(&widths).map(|(s, w)| format!("{s:>w$}")).collect();
+            let cells: Vec<String> = line
+                .iter()
+                .zip(&widths)
+                .map(|(s, w)| format!("{s:>w$}"))
+                .collect();
             writeln!(f, "{}", cells.join("  "))?;
         }
         if shown < self.nrows() {

@@ -38,7 +38,10 @@ impl Index {
 
     /// A single-level index from one column.
     pub fn from_column(name: impl Into<String>, column: Column) -> Index {
-        Index::Labels { names: vec![name.into()], levels: vec![Arc::new(column)] }
+        Index::Labels {
+            names: vec![name.into()],
+            levels: vec![Arc::new(column)],
+        }
     }
 
     /// The label of row `i`, one value per level.
@@ -60,26 +63,39 @@ impl Index {
     /// The labels as columns (a range index materialises as Int64 positions).
     pub fn to_columns(&self) -> Vec<(String, Arc<Column>)> {
         match self {
-            Index::Range(n) => vec![("index".to_string(), Arc::new(Column::from_i64((0..*n as i64).collect())))],
-            Index::Labels { names, levels } => names.iter().cloned().zip(levels.iter().cloned()).collect(),
+            Index::Range(n) => vec![(
+                "index".to_string(),
+                Arc::new(Column::from_i64((0..*n as i64).collect())),
+            )],
+            Index::Labels { names, levels } => {
+                names.iter().cloned().zip(levels.iter().cloned()).collect()
+            }
         }
     }
 
     pub(crate) fn take(&self, idx: &[usize]) -> Index {
         match self {
-            Index::Range(_) => Index::from_column("", Column::from_i64(idx.iter().map(|&i| i as i64).collect())),
-            Index::Labels { names, levels } => {
-                Index::Labels { names: names.clone(), levels: levels.iter().map(|l| Arc::new(l.take(idx))).collect() }
-            }
+            Index::Range(_) => Index::from_column(
+                "",
+                Column::from_i64(idx.iter().map(|&i| i as i64).collect()),
+            ),
+            Index::Labels { names, levels } => Index::Labels {
+                names: names.clone(),
+                levels: levels.iter().map(|l| Arc::new(l.take(idx))).collect(),
+            },
         }
     }
 
     pub(crate) fn take_opt(&self, idx: &[Option<usize>]) -> Index {
         match self {
-            Index::Range(_) => Index::from_column("", Column::from(idx.iter().map(|i| i.map(|i| i as i64)).collect::<Vec<_>>())),
-            Index::Labels { names, levels } => {
-                Index::Labels { names: names.clone(), levels: levels.iter().map(|l| Arc::new(l.take_opt(idx))).collect() }
-            }
+            Index::Range(_) => Index::from_column(
+                "",
+                Column::from(idx.iter().map(|i| i.map(|i| i as i64)).collect::<Vec<_>>()),
+            ),
+            Index::Labels { names, levels } => Index::Labels {
+                names: names.clone(),
+                levels: levels.iter().map(|l| Arc::new(l.take_opt(idx))).collect(),
+            },
         }
     }
 
@@ -87,7 +103,9 @@ impl Index {
     pub(crate) fn positions(&self) -> HashMap<Vec<KeyValue>, Vec<usize>> {
         let mut map: HashMap<Vec<KeyValue>, Vec<usize>> = HashMap::new();
         for i in 0..self.len() {
-            map.entry(self.label(i).into_iter().map(KeyValue).collect()).or_default().push(i);
+            map.entry(self.label(i).into_iter().map(KeyValue).collect())
+                .or_default()
+                .push(i);
         }
         map
     }
@@ -98,7 +116,13 @@ impl Index {
             return Index::Range(total);
         }
         let nlevels = parts.iter().map(|p| p.nlevels()).max().unwrap_or(1);
-        let names = match parts.iter().find_map(|p| if let Index::Labels { names, .. } = p { Some(names.clone()) } else { None }) {
+        let names = match parts.iter().find_map(|p| {
+            if let Index::Labels { names, .. } = p {
+                Some(names.clone())
+            } else {
+                None
+            }
+        }) {
             Some(n) if n.len() == nlevels => n,
             _ => vec![String::new(); nlevels],
         };
@@ -108,7 +132,10 @@ impl Index {
                     .iter()
                     .map(|p| match p {
                         Index::Range(n) => Column::from_i64((0..*n as i64).collect()),
-                        Index::Labels { levels, .. } => levels.get(l).map_or_else(|| Column::nulls(crate::DType::Mixed, p.len()), |c| (**c).clone()),
+                        Index::Labels { levels, .. } => levels.get(l).map_or_else(
+                            || Column::nulls(crate::DType::Mixed, p.len()),
+                            |c| (**c).clone(),
+                        ),
                     })
                     .collect();
                 Arc::new(Column::concat(&cols.iter().collect::<Vec<_>>()))

@@ -27,7 +27,10 @@ impl Partitioning {
     pub fn for_shape(rows: usize, cols: usize) -> Partitioning {
         let threads = rayon::current_num_threads().max(1);
         let parts = |len: usize| (len / MIN_BLOCK).clamp(1, threads);
-        Partitioning { row_parts: parts(rows), col_parts: parts(cols) }
+        Partitioning {
+            row_parts: parts(rows),
+            col_parts: parts(cols),
+        }
     }
 
     /// The row ranges of the row partitions.
@@ -43,7 +46,10 @@ impl Partitioning {
     /// Every block as (row range, column range), row-major.
     pub fn blocks(&self, rows: usize, cols: usize) -> Vec<(Range<usize>, Range<usize>)> {
         let cr = self.col_ranges(cols);
-        self.row_ranges(rows).into_iter().flat_map(|r| cr.iter().map(move |c| (r.clone(), c.clone()))).collect()
+        self.row_ranges(rows)
+            .into_iter()
+            .flat_map(|r| cr.iter().map(move |c| (r.clone(), c.clone())))
+            .collect()
     }
 }
 

@@ -35,9 +35,42 @@ fn frame(max_rows: usize) -> impl Strategy<Value = DataFrame> {
 }
 
 fn aggs() -> impl Strategy<Value = Vec<(&'static str, Agg)>> {
-    let all = [Agg::Sum, Agg::Mean, Agg::Min, Agg::Max, Agg::Count, Agg::Size, Agg::Std, Agg::Var, Agg::First, Agg::Last, Agg::NUnique, Agg::Median];
-    let numeric = vec((prop_oneof![Just("x"), Just("y")], proptest::sample::select(all.to_vec())), 1..4);
-    let text = vec((Just("s"), proptest::sample::select(vec![Agg::Min, Agg::Max, Agg::Count, Agg::First, Agg::Last, Agg::NUnique, Agg::Size])), 0..2);
+    let all = [
+        Agg::Sum,
+        Agg::Mean,
+        Agg::Min,
+        Agg::Max,
+        Agg::Count,
+        Agg::Size,
+        Agg::Std,
+        Agg::Var,
+        Agg::First,
+        Agg::Last,
+        Agg::NUnique,
+        Agg::Median,
+    ];
+    let numeric = vec(
+        (
+            prop_oneof![Just("x"), Just("y")],
+            proptest::sample::select(all.to_vec()),
+        ),
+        1..4,
+    );
+    let text = vec(
+        (
+            Just("s"),
+            proptest::sample::select(vec![
+                Agg::Min,
+                Agg::Max,
+                Agg::Count,
+                Agg::First,
+                Agg::Last,
+                Agg::NUnique,
+                Agg::Size,
+            ]),
+        ),
+        0..2,
+    );
     (numeric, text).prop_map(|(mut a, b)| {
         a.extend(b);
         a.sort_by_key(|(c, g)| (*c, g.name()));
@@ -141,10 +174,10 @@ proptest! {
                 let col: Vec<Value> = t.rows.iter().map(|r| r[*src].clone()).collect();
                 let want = reference::rolling(&col, window, minp, name);
                 let got: Vec<Value> = out.rows.iter().map(|r| r[c].clone()).collect();
-                prop_assert!(reference::same_rows(&[got.clone()], &[want.clone()]), "rolling {name} w={window} minp={minp}: {got:?} vs {want:?}");
+                prop_assert!(reference::same_rows(std::slice::from_ref(&got), std::slice::from_ref(&want)), "rolling {name} w={window} minp={minp}: {got:?} vs {want:?}");
                 let want = reference::rolling(&col, col.len().max(1), minp, name);
                 let got: Vec<Value> = exp.rows.iter().map(|r| r[c].clone()).collect();
-                prop_assert!(reference::same_rows(&[got.clone()], &[want.clone()]), "expanding {name}: {got:?} vs {want:?}");
+                prop_assert!(reference::same_rows(std::slice::from_ref(&got), std::slice::from_ref(&want)), "expanding {name}: {got:?} vs {want:?}");
             }
         }
         let n = df.nrows() as i64;
@@ -220,7 +253,11 @@ proptest! {
         let side = Table::of(&DataFrame::concat_columns(&[&a, &b3]).unwrap());
         let tb3 = Table::of(&b3);
         let mut labels: Vec<i64> = (0..a.nrows() as i64).collect();
-        for l in &tb3.labels { if let Value::Int(i) = l[0] { if !labels.contains(&i) { labels.push(i); } } }
+        for l in &tb3.labels {
+            if let Value::Int(i) = l[0] && !labels.contains(&i) {
+                labels.push(i);
+            }
+        }
         prop_assert_eq!(side.rows.len(), labels.len());
         for (r, &lab) in labels.iter().enumerate() {
             let left = if (lab as usize) < a.nrows() { ta.rows[lab as usize].clone() } else { vec![Value::Null; 4] };

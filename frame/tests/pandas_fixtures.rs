@@ -5,16 +5,23 @@
 
 use std::path::Path;
 
-use stratus_frame::{Agg, CmpOp, CsvOptions, Cumulative, DType, DataFrame, JoinHow, Keep, SortKey, Value, WindowAgg, read_csv};
+use stratus_frame::{
+    Agg, CmpOp, CsvOptions, Cumulative, DType, DataFrame, JoinHow, Keep, SortKey, Value, WindowAgg,
+    read_csv,
+};
 
 fn sample() -> DataFrame {
-    read_csv(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/flights_sample.csv.gz")).expect("committed sample")
+    read_csv(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/flights_sample.csv.gz"))
+        .expect("committed sample")
 }
 
 fn fixture(name: &str) -> DataFrame {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/{name}.csv"));
     // pandas writes NaN as an empty field; only that spelling means missing in the fixtures.
-    let options = CsvOptions { null_values: vec![String::new()], ..CsvOptions::default() };
+    let options = CsvOptions {
+        null_values: vec![String::new()],
+        ..CsvOptions::default()
+    };
     stratus_frame::read_csv_with(path, &options).expect("committed fixture")
 }
 
@@ -24,14 +31,30 @@ fn check(name: &str, ours: &DataFrame, with_index: bool) {
     let expected = fixture(name);
     // Index levels become leading columns; pandas names them differently (or not at all),
     // so they are compared by value only.
-    let skip = if with_index { ours.index().nlevels() } else { 0 };
-    let ours = if with_index { ours.from_labels().unwrap() } else { ours.clone() };
+    let skip = if with_index {
+        ours.index().nlevels()
+    } else {
+        0
+    };
+    let ours = if with_index {
+        ours.from_labels().unwrap()
+    } else {
+        ours.clone()
+    };
     assert_eq!(ours.shape(), expected.shape(), "{name}: shape");
-    assert_eq!(&ours.names()[skip..], &expected.names()[skip..], "{name}: column labels");
+    assert_eq!(
+        &ours.names()[skip..],
+        &expected.names()[skip..],
+        "{name}: column labels"
+    );
     let (a, b) = (ours.to_rows(), expected.to_rows());
     for (r, (x, y)) in a.iter().zip(&b).enumerate() {
         for (c, (p, q)) in x.iter().zip(y).enumerate() {
-            assert!(close(p, q), "{name}: row {r}, column {}: ours {p:?}, pandas {q:?}", expected.names()[c]);
+            assert!(
+                close(p, q),
+                "{name}: row {r}, column {}: ours {p:?}, pandas {q:?}",
+                expected.names()[c]
+            );
         }
     }
 }
@@ -55,7 +78,11 @@ fn inferred_types_match_pandas() {
     let fx = fixture("dtypes");
     assert_eq!(df.ncols(), fx.nrows());
     for r in 0..fx.nrows() {
-        let (Value::Str(name), Value::Str(pandas)) = (fx.get(r, "column").unwrap(), fx.get(r, "dtype").unwrap()) else { panic!("fixture row {r}") };
+        let (Value::Str(name), Value::Str(pandas)) =
+            (fx.get(r, "column").unwrap(), fx.get(r, "dtype").unwrap())
+        else {
+            panic!("fixture row {r}")
+        };
         let col = df.column(&name).unwrap();
         match (pandas.as_str(), col.dtype()) {
             ("int64", DType::Int64) | ("float64", DType::Float64) => {}
@@ -91,7 +118,14 @@ fn groupby_aggregations_match_pandas() {
         ])
         .unwrap();
     check("groupby_carrier", &out, true);
-    let out = df.groupby(&["origin", "month"]).unwrap().agg_as(&[("dep_delay", "dep_delay", Agg::Mean), ("n", "dep_delay", Agg::Size)]).unwrap();
+    let out = df
+        .groupby(&["origin", "month"])
+        .unwrap()
+        .agg_as(&[
+            ("dep_delay", "dep_delay", Agg::Mean),
+            ("n", "dep_delay", Agg::Size),
+        ])
+        .unwrap();
     check("groupby_origin_month", &out, true);
 }
 
@@ -99,7 +133,10 @@ fn groupby_aggregations_match_pandas() {
 fn sort_matches_pandas() {
     let df = sample();
     let out = df
-        .sort_by(&[SortKey::desc("dep_delay").nulls_first(), SortKey::asc("arr_delay").nulls_first()])
+        .sort_by(&[
+            SortKey::desc("dep_delay").nulls_first(),
+            SortKey::asc("arr_delay").nulls_first(),
+        ])
         .unwrap()
         .head(60)
         .select(&["carrier", "flight", "dep_delay", "arr_delay"])
@@ -110,23 +147,68 @@ fn sort_matches_pandas() {
 #[test]
 fn merges_match_pandas() {
     let df = sample();
-    let per_carrier = df.groupby(&["carrier"]).unwrap().as_index(false).agg_as(&[("carrier_mean_delay", "arr_delay", Agg::Mean)]).unwrap();
-    let left = df.select(&["carrier", "flight", "arr_delay"]).unwrap().head(300);
-    check("merge_left", &left.merge(&per_carrier, &["carrier"], &["carrier"], JoinHow::Left).unwrap(), false);
-    let a = df.select(&["carrier", "dest"]).unwrap().head(40).drop_duplicates(None, Keep::First).unwrap();
-    let b = df.select(&["dest", "origin"]).unwrap().tail(40).drop_duplicates(None, Keep::First).unwrap();
-    check("merge_outer", &a.merge(&b, &["dest"], &["dest"], JoinHow::Outer).unwrap(), false);
+    let per_carrier = df
+        .groupby(&["carrier"])
+        .unwrap()
+        .as_index(false)
+        .agg_as(&[("carrier_mean_delay", "arr_delay", Agg::Mean)])
+        .unwrap();
+    let left = df
+        .select(&["carrier", "flight", "arr_delay"])
+        .unwrap()
+        .head(300);
+    check(
+        "merge_left",
+        &left
+            .merge(&per_carrier, &["carrier"], &["carrier"], JoinHow::Left)
+            .unwrap(),
+        false,
+    );
+    let a = df
+        .select(&["carrier", "dest"])
+        .unwrap()
+        .head(40)
+        .drop_duplicates(None, Keep::First)
+        .unwrap();
+    let b = df
+        .select(&["dest", "origin"])
+        .unwrap()
+        .tail(40)
+        .drop_duplicates(None, Keep::First)
+        .unwrap();
+    check(
+        "merge_outer",
+        &a.merge(&b, &["dest"], &["dest"], JoinHow::Outer).unwrap(),
+        false,
+    );
 }
 
 #[test]
 fn drop_duplicates_filter_concat_match_pandas() {
     let df = sample();
-    let out = df.drop_duplicates(Some(&["origin", "dest"]), Keep::First).unwrap().select(&["origin", "dest", "flight"]).unwrap();
+    let out = df
+        .drop_duplicates(Some(&["origin", "dest"]), Keep::First)
+        .unwrap()
+        .select(&["origin", "dest", "flight"])
+        .unwrap();
     check("drop_duplicates", &out, true);
-    let late = df.column("dep_delay").unwrap().compare(CmpOp::Gt, &Value::Int(60));
-    let jfk = df.column("origin").unwrap().compare(CmpOp::Eq, &Value::from("JFK"));
+    let late = df
+        .column("dep_delay")
+        .unwrap()
+        .compare(CmpOp::Gt, &Value::Int(60));
+    let jfk = df
+        .column("origin")
+        .unwrap()
+        .compare(CmpOp::Eq, &Value::from("JFK"));
     let mask: Vec<bool> = late.iter().zip(&jfk).map(|(a, b)| *a && *b).collect();
-    check("filter", &df.filter_mask(&mask).unwrap().select(&["carrier", "dep_delay", "dest"]).unwrap(), true);
+    check(
+        "filter",
+        &df.filter_mask(&mask)
+            .unwrap()
+            .select(&["carrier", "dep_delay", "dest"])
+            .unwrap(),
+        true,
+    );
     let a = df.select(&["carrier", "flight"]).unwrap().head(5);
     let b = df.select(&["carrier", "tailnum"]).unwrap().tail(5);
     check("concat", &DataFrame::concat_rows(&[&a, &b]).unwrap(), true);
@@ -134,25 +216,74 @@ fn drop_duplicates_filter_concat_match_pandas() {
 
 #[test]
 fn windows_match_pandas() {
-    let w = sample().select(&["dep_delay", "arr_delay", "distance"]).unwrap().head(200);
-    check("rolling_mean", &w.rolling(5, None, WindowAgg::Mean).unwrap(), true);
-    check("rolling_std_minp", &w.rolling(4, Some(2), WindowAgg::Std).unwrap(), true);
-    check("expanding_max", &w.expanding(3, WindowAgg::Max).unwrap(), true);
+    let w = sample()
+        .select(&["dep_delay", "arr_delay", "distance"])
+        .unwrap()
+        .head(200);
+    check(
+        "rolling_mean",
+        &w.rolling(5, None, WindowAgg::Mean).unwrap(),
+        true,
+    );
+    check(
+        "rolling_std_minp",
+        &w.rolling(4, Some(2), WindowAgg::Std).unwrap(),
+        true,
+    );
+    check(
+        "expanding_max",
+        &w.expanding(3, WindowAgg::Max).unwrap(),
+        true,
+    );
     check("cumsum", &w.cumulative(Cumulative::Sum).unwrap(), true);
-    let shifted = w.shift(2).rename(&[("dep_delay", "dep_delay_shift"), ("arr_delay", "arr_delay_shift"), ("distance", "distance_shift")]).unwrap();
-    let diffed = w.diff(1).unwrap().rename(&[("dep_delay", "dep_delay_diff"), ("arr_delay", "arr_delay_diff"), ("distance", "distance_diff")]).unwrap();
-    check("shift_diff", &DataFrame::concat_columns(&[&shifted, &diffed]).unwrap(), true);
+    let shifted = w
+        .shift(2)
+        .rename(&[
+            ("dep_delay", "dep_delay_shift"),
+            ("arr_delay", "arr_delay_shift"),
+            ("distance", "distance_shift"),
+        ])
+        .unwrap();
+    let diffed = w
+        .diff(1)
+        .unwrap()
+        .rename(&[
+            ("dep_delay", "dep_delay_diff"),
+            ("arr_delay", "arr_delay_diff"),
+            ("distance", "distance_diff"),
+        ])
+        .unwrap();
+    check(
+        "shift_diff",
+        &DataFrame::concat_columns(&[&shifted, &diffed]).unwrap(),
+        true,
+    );
 }
 
 #[test]
 fn transpose_and_reduce_match_pandas() {
     let df = sample();
-    let means = df.groupby(&["origin"]).unwrap().agg(&[("dep_delay", Agg::Mean), ("arr_delay", Agg::Mean), ("distance", Agg::Mean)]).unwrap();
+    let means = df
+        .groupby(&["origin"])
+        .unwrap()
+        .agg(&[
+            ("dep_delay", Agg::Mean),
+            ("arr_delay", Agg::Mean),
+            ("distance", Agg::Mean),
+        ])
+        .unwrap();
     check("transpose", &means.transpose().unwrap(), true);
     let stats = df
         .select(&["dep_delay", "arr_delay", "air_time", "distance"])
         .unwrap()
-        .reduce(&[Agg::Count, Agg::Mean, Agg::Std, Agg::Min, Agg::Max, Agg::Median])
+        .reduce(&[
+            Agg::Count,
+            Agg::Mean,
+            Agg::Std,
+            Agg::Min,
+            Agg::Max,
+            Agg::Median,
+        ])
         .unwrap();
     check("describe_like", &stats, true);
 }
@@ -161,13 +292,24 @@ fn transpose_and_reduce_match_pandas() {
 fn full_flights_file_reads_when_present() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/flights.csv.gz");
     if !path.exists() {
-        eprintln!("skipping: {} is absent (it ships with the project's shared data, see ../shared/data/README.md)", path.display());
+        eprintln!(
+            "skipping: {} is absent (it ships with the project's shared data, see ../shared/data/README.md)",
+            path.display()
+        );
         return;
     }
     let df = read_csv(&path).unwrap();
     assert_eq!(df.shape(), (336_776, 19));
     let by = df.groupby(&["carrier"]).unwrap().size().unwrap();
     assert_eq!(by.nrows(), 16);
-    let total: i64 = (0..by.nrows()).map(|r| if let Value::Int(n) = by.get(r, "size").unwrap() { n } else { 0 }).sum();
+    let total: i64 = (0..by.nrows())
+        .map(|r| {
+            if let Value::Int(n) = by.get(r, "size").unwrap() {
+                n
+            } else {
+                0
+            }
+        })
+        .sum();
     assert_eq!(total, 336_776);
 }

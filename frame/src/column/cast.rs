@@ -24,13 +24,19 @@ impl Column {
         match (self, target) {
             (Column::Int64(p), DType::Float64) => return Ok(Column::Float64(p.map(|v| v as f64))),
             (Column::Bool(p), DType::Int64) => return Ok(Column::Int64(p.map(|v| v as i64))),
-            (Column::Bool(p), DType::Float64) => return Ok(Column::Float64(p.map(|v| v as i64 as f64))),
+            (Column::Bool(p), DType::Float64) => {
+                return Ok(Column::Float64(p.map(|v| v as i64 as f64)));
+            }
             (Column::Int64(p), DType::Bool) => return Ok(Column::Bool(p.map(|v| v != 0))),
             (Column::Datetime(p), DType::Int64) => return Ok(Column::Int64(p.clone())),
             (Column::Int64(p), DType::Datetime) => return Ok(Column::Datetime(p.clone())),
-            (Column::Utf8(s), DType::Categorical) => return Ok(Column::Categorical(encode(self, s))),
+            (Column::Utf8(s), DType::Categorical) => {
+                return Ok(Column::Categorical(encode(self, s)));
+            }
             (Column::Categorical(c), DType::Utf8) => {
-                return Ok(Column::Utf8(Strings::from_options((0..c.len()).map(|i| c.get(i)))));
+                return Ok(Column::Utf8(Strings::from_options(
+                    (0..c.len()).map(|i| c.get(i)),
+                )));
             }
             (_, DType::Mixed) => return Ok(Column::Mixed(self.to_values())),
             _ => {}
@@ -41,7 +47,12 @@ impl Column {
             match convert(&v, target) {
                 Some(c) => converted.push(c),
                 None => {
-                    return Err(FrameError::Conversion { column: name.to_string(), row, value: v.to_string(), target });
+                    return Err(FrameError::Conversion {
+                        column: name.to_string(),
+                        row,
+                        value: v.to_string(),
+                        target,
+                    });
                 }
             }
         }
@@ -76,15 +87,23 @@ fn encode(col: &Column, s: &Strings) -> Categorical {
         return Categorical::from_options(Vec::<Option<&str>>::new());
     }
     let groups = crate::factorize::factorize(&[col]);
-    let mut uniques: Vec<usize> = (0..groups.len()).filter(|&g| s.is_valid(groups.first_rows[g])).collect();
+    let mut uniques: Vec<usize> = (0..groups.len())
+        .filter(|&g| s.is_valid(groups.first_rows[g]))
+        .collect();
     uniques.sort_by(|&a, &b| s.raw(groups.first_rows[a]).cmp(s.raw(groups.first_rows[b])));
     let mut rank = vec![super::NULL_CODE; groups.len()];
     for (r, &g) in uniques.iter().enumerate() {
         rank[g] = r as u32;
     }
-    let categories = uniques.iter().map(|&g| s.raw(groups.first_rows[g]).to_string()).collect();
+    let categories = uniques
+        .iter()
+        .map(|&g| s.raw(groups.first_rows[g]).to_string())
+        .collect();
     let codes = groups.codes.iter().map(|&c| rank[c as usize]).collect();
-    Categorical { codes, categories: std::sync::Arc::new(categories) }
+    Categorical {
+        codes,
+        categories: std::sync::Arc::new(categories),
+    }
 }
 
 /// One value converted to `target`; `None` when it does not fit.
@@ -136,18 +155,50 @@ pub(crate) fn parse_float(s: &str) -> Option<f64> {
 /// A typed column from values already converted to `target`.
 fn build(values: Vec<Value>, target: DType) -> Column {
     match target {
-        DType::Int64 => Column::Int64(Prim::from_options(values.iter().map(|v| if let Value::Int(i) = v { Some(*i) } else { None }))),
-        DType::Float64 => {
-            Column::Float64(Prim::from_options(values.iter().map(|v| if let Value::Float(f) = v { Some(*f) } else { None })))
+        DType::Int64 => Column::Int64(Prim::from_options(values.iter().map(|v| {
+            if let Value::Int(i) = v {
+                Some(*i)
+            } else {
+                None
+            }
+        }))),
+        DType::Float64 => Column::Float64(Prim::from_options(values.iter().map(|v| {
+            if let Value::Float(f) = v {
+                Some(*f)
+            } else {
+                None
+            }
+        }))),
+        DType::Bool => Column::Bool(Prim::from_options(values.iter().map(|v| {
+            if let Value::Bool(b) = v {
+                Some(*b)
+            } else {
+                None
+            }
+        }))),
+        DType::Datetime => Column::Datetime(Prim::from_options(values.iter().map(|v| {
+            if let Value::Datetime(d) = v {
+                Some(*d)
+            } else {
+                None
+            }
+        }))),
+        DType::Utf8 => Column::Utf8(Strings::from_options(values.iter().map(|v| {
+            if let Value::Str(s) = v {
+                Some(s.as_str())
+            } else {
+                None
+            }
+        }))),
+        DType::Categorical => {
+            Column::Categorical(Categorical::from_options(values.iter().map(|v| {
+                if let Value::Str(s) = v {
+                    Some(s.as_str())
+                } else {
+                    None
+                }
+            })))
         }
-        DType::Bool => Column::Bool(Prim::from_options(values.iter().map(|v| if let Value::Bool(b) = v { Some(*b) } else { None }))),
-        DType::Datetime => {
-            Column::Datetime(Prim::from_options(values.iter().map(|v| if let Value::Datetime(d) = v { Some(*d) } else { None })))
-        }
-        DType::Utf8 => Column::Utf8(Strings::from_options(values.iter().map(|v| if let Value::Str(s) = v { Some(s.as_str()) } else { None }))),
-        DType::Categorical => Column::Categorical(Categorical::from_options(
-            values.iter().map(|v| if let Value::Str(s) = v { Some(s.as_str()) } else { None }),
-        )),
         DType::Mixed => Column::Mixed(values),
     }
 }

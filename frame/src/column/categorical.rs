@@ -27,13 +27,19 @@ impl Categorical {
             .into_iter()
             .collect();
         categories.dedup();
-        let lookup: HashMap<&str, u32> =
-            categories.iter().enumerate().map(|(i, s)| (s.as_str(), i as u32)).collect();
+        let lookup: HashMap<&str, u32> = categories
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.as_str(), i as u32))
+            .collect();
         let codes = values
             .iter()
             .map(|v| v.as_ref().map_or(NULL_CODE, |s| lookup[s.as_ref()]))
             .collect();
-        Categorical { codes, categories: Arc::new(categories) }
+        Categorical {
+            codes,
+            categories: Arc::new(categories),
+        }
     }
 
     /// Number of rows.
@@ -63,6 +69,9 @@ impl Categorical {
     }
 
     pub(crate) fn with_codes(&self, codes: Vec<u32>) -> Self {
-        Categorical { codes, categories: Arc::clone(&self.categories) }
+        Categorical {
+            codes,
+            categories: Arc::clone(&self.categories),
+        }
     }
 }

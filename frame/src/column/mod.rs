@@ -9,8 +9,8 @@ use std::collections::HashSet;
 
 pub use categorical::Categorical;
 pub(crate) use categorical::NULL_CODE;
-pub use prim::Prim;
 pub(crate) use prim::PAR_THRESHOLD;
+pub use prim::Prim;
 pub use strings::Strings;
 
 use crate::dtype::DType;
@@ -123,7 +123,9 @@ impl Column {
         }
         match dtype {
             None | Some(DType::Mixed) => Column::Mixed(values),
-            Some(t) => Column::Mixed(values).cast(t).expect("values fit their promoted type"),
+            Some(t) => Column::Mixed(values)
+                .cast(t)
+                .expect("values fit their promoted type"),
         }
     }
 
@@ -155,7 +157,9 @@ impl Column {
             Column::Bool(p) => Column::Bool(p.take(idx)),
             Column::Datetime(p) => Column::Datetime(p.take(idx)),
             Column::Utf8(s) => Column::Utf8(s.take(idx)),
-            Column::Categorical(c) => Column::Categorical(c.with_codes(idx.iter().map(|&i| c.codes[i]).collect())),
+            Column::Categorical(c) => {
+                Column::Categorical(c.with_codes(idx.iter().map(|&i| c.codes[i]).collect()))
+            }
             Column::Mixed(v) => Column::Mixed(idx.iter().map(|&i| v[i].clone()).collect()),
         }
     }
@@ -168,10 +172,18 @@ impl Column {
             Column::Bool(p) => Column::Bool(p.take_opt(idx)),
             Column::Datetime(p) => Column::Datetime(p.take_opt(idx)),
             Column::Utf8(s) => Column::Utf8(s.take_opt(idx)),
-            Column::Categorical(c) => {
-                Column::Categorical(c.with_codes(idx.iter().map(|i| i.map_or(NULL_CODE, |i| c.codes[i])).collect()))
-            }
-            Column::Mixed(v) => Column::Mixed(idx.iter().map(|i| i.map_or(Value::Null, |i| v[i].clone())).collect()),
+            Column::Categorical(c) => Column::Categorical(
+                c.with_codes(
+                    idx.iter()
+                        .map(|i| i.map_or(NULL_CODE, |i| c.codes[i]))
+                        .collect(),
+                ),
+            ),
+            Column::Mixed(v) => Column::Mixed(
+                idx.iter()
+                    .map(|i| i.map_or(Value::Null, |i| v[i].clone()))
+                    .collect(),
+            ),
         }
     }
 
@@ -183,7 +195,9 @@ impl Column {
             Column::Bool(p) => Column::Bool(p.slice(start, len)),
             Column::Datetime(p) => Column::Datetime(p.slice(start, len)),
             Column::Utf8(s) => Column::Utf8(s.slice(start, len)),
-            Column::Categorical(c) => Column::Categorical(c.with_codes(c.codes[start..start + len].to_vec())),
+            Column::Categorical(c) => {
+                Column::Categorical(c.with_codes(c.codes[start..start + len].to_vec()))
+            }
             Column::Mixed(v) => Column::Mixed(v[start..start + len].to_vec()),
         }
     }
@@ -196,7 +210,9 @@ impl Column {
             DType::Bool => Column::Bool(Prim::from_options(vec![None; len])),
             DType::Datetime => Column::Datetime(Prim::from_options(vec![None; len])),
             DType::Utf8 => Column::Utf8(Strings::from_options(vec![None::<&str>; len])),
-            DType::Categorical => Column::Categorical(Categorical::from_options(vec![None::<&str>; len])),
+            DType::Categorical => {
+                Column::Categorical(Categorical::from_options(vec![None::<&str>; len]))
+            }
             DType::Mixed => Column::Mixed(vec![Value::Null; len]),
         }
     }
@@ -207,15 +223,58 @@ impl Column {
         let Some(first) = parts.first() else {
             return Column::Mixed(Vec::new());
         };
-        let target = parts.iter().skip(1).fold(first.dtype(), |t, p| t.promote(p.dtype()));
+        let target = parts
+            .iter()
+            .skip(1)
+            .fold(first.dtype(), |t, p| t.promote(p.dtype()));
         let same = parts.iter().all(|p| p.dtype() == target);
         if same {
             match target {
-                DType::Int64 => return Column::Int64(Prim::concat(&collect(parts, |c| if let Column::Int64(p) = c { Some(p) } else { None }))),
-                DType::Float64 => return Column::Float64(Prim::concat(&collect(parts, |c| if let Column::Float64(p) = c { Some(p) } else { None }))),
-                DType::Bool => return Column::Bool(Prim::concat(&collect(parts, |c| if let Column::Bool(p) = c { Some(p) } else { None }))),
-                DType::Datetime => return Column::Datetime(Prim::concat(&collect(parts, |c| if let Column::Datetime(p) = c { Some(p) } else { None }))),
-                DType::Utf8 => return Column::Utf8(Strings::concat(&collect(parts, |c| if let Column::Utf8(s) = c { Some(s) } else { None }))),
+                DType::Int64 => {
+                    return Column::Int64(Prim::concat(&collect(parts, |c| {
+                        if let Column::Int64(p) = c {
+                            Some(p)
+                        } else {
+                            None
+                        }
+                    })));
+                }
+                DType::Float64 => {
+                    return Column::Float64(Prim::concat(&collect(parts, |c| {
+                        if let Column::Float64(p) = c {
+                            Some(p)
+                        } else {
+                            None
+                        }
+                    })));
+                }
+                DType::Bool => {
+                    return Column::Bool(Prim::concat(&collect(parts, |c| {
+                        if let Column::Bool(p) = c {
+                            Some(p)
+                        } else {
+                            None
+                        }
+                    })));
+                }
+                DType::Datetime => {
+                    return Column::Datetime(Prim::concat(&collect(parts, |c| {
+                        if let Column::Datetime(p) = c {
+                            Some(p)
+                        } else {
+                            None
+                        }
+                    })));
+                }
+                DType::Utf8 => {
+                    return Column::Utf8(Strings::concat(&collect(parts, |c| {
+                        if let Column::Utf8(s) = c {
+                            Some(s)
+                        } else {
+                            None
+                        }
+                    })));
+                }
                 _ => {}
             }
         }
@@ -223,7 +282,9 @@ impl Column {
         if target == DType::Mixed {
             return Column::Mixed(values);
         }
-        Column::Mixed(values).cast(target).expect("values fit their promoted type")
+        Column::Mixed(values)
+            .cast(target)
+            .expect("values fit their promoted type")
     }
 
     /// Number of distinct non-missing values.
@@ -249,7 +310,10 @@ impl Column {
 }
 
 fn collect<'a, T>(parts: &[&'a Column], pick: impl Fn(&'a Column) -> Option<&'a T>) -> Vec<&'a T> {
-    parts.iter().map(|c| pick(c).expect("all parts share the type")).collect()
+    parts
+        .iter()
+        .map(|c| pick(c).expect("all parts share the type"))
+        .collect()
 }
 
 impl From<Vec<i64>> for Column {

@@ -16,7 +16,10 @@ pub struct Prim<T> {
 impl<T: Copy + Default + Send + Sync> Prim<T> {
     /// A column with no nulls.
     pub fn new(values: Vec<T>) -> Self {
-        Prim { values, validity: None }
+        Prim {
+            values,
+            validity: None,
+        }
     }
 
     /// A column from optional values.
@@ -33,7 +36,11 @@ impl<T: Copy + Default + Send + Sync> Prim<T> {
     /// Values plus validity; an all-true mask is dropped.
     pub fn with_validity(values: Vec<T>, validity: Vec<bool>) -> Self {
         debug_assert_eq!(values.len(), validity.len());
-        let validity = if validity.iter().all(|&v| v) { None } else { Some(validity) };
+        let validity = if validity.iter().all(|&v| v) {
+            None
+        } else {
+            Some(validity)
+        };
         Prim { values, validity }
     }
 
@@ -71,7 +78,9 @@ impl<T: Copy + Default + Send + Sync> Prim<T> {
 
     /// Number of nulls.
     pub fn null_count(&self) -> usize {
-        self.validity.as_ref().map_or(0, |v| v.iter().filter(|&&b| !b).count())
+        self.validity
+            .as_ref()
+            .map_or(0, |v| v.iter().filter(|&&b| !b).count())
     }
 
     pub(crate) fn take(&self, idx: &[usize]) -> Self {
@@ -84,16 +93,26 @@ impl<T: Copy + Default + Send + Sync> Prim<T> {
             let taken: Vec<bool> = idx.iter().map(|&i| v[i]).collect();
             taken
         });
-        Prim { values, validity: validity.filter(|v| v.iter().any(|&b| !b)) }
+        Prim {
+            values,
+            validity: validity.filter(|v| v.iter().any(|&b| !b)),
+        }
     }
 
     pub(crate) fn take_opt(&self, idx: &[Option<usize>]) -> Self {
         let values: Vec<T> = if idx.len() >= PAR_THRESHOLD {
-            idx.par_iter().map(|i| i.map_or_else(T::default, |i| self.values[i])).collect()
+            idx.par_iter()
+                .map(|i| i.map_or_else(T::default, |i| self.values[i]))
+                .collect()
         } else {
-            idx.iter().map(|i| i.map_or_else(T::default, |i| self.values[i])).collect()
+            idx.iter()
+                .map(|i| i.map_or_else(T::default, |i| self.values[i]))
+                .collect()
         };
-        let validity: Vec<bool> = idx.iter().map(|i| i.is_some_and(|i| self.is_valid(i))).collect();
+        let validity: Vec<bool> = idx
+            .iter()
+            .map(|i| i.is_some_and(|i| self.is_valid(i)))
+            .collect();
         Prim::with_validity(values, validity)
     }
 
@@ -121,16 +140,25 @@ impl<T: Copy + Default + Send + Sync> Prim<T> {
                 }
             }
         }
-        Prim { values, validity: any_nulls.then_some(validity) }
+        Prim {
+            values,
+            validity: any_nulls.then_some(validity),
+        }
     }
 
     /// Maps every valid value, keeping nulls.
-    pub(crate) fn map<U: Copy + Default + Send + Sync>(&self, f: impl Fn(T) -> U + Sync) -> Prim<U> {
+    pub(crate) fn map<U: Copy + Default + Send + Sync>(
+        &self,
+        f: impl Fn(T) -> U + Sync,
+    ) -> Prim<U> {
         let values: Vec<U> = if self.len() >= PAR_THRESHOLD {
             self.values.par_iter().map(|&v| f(v)).collect()
         } else {
             self.values.iter().map(|&v| f(v)).collect()
         };
-        Prim { values, validity: self.validity.clone() }
+        Prim {
+            values,
+            validity: self.validity.clone(),
+        }
     }
 }

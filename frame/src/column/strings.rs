@@ -14,7 +14,11 @@ impl Strings {
     pub fn with_capacity(rows: usize, bytes: usize) -> Self {
         let mut offsets = Vec::with_capacity(rows + 1);
         offsets.push(0);
-        Strings { data: String::with_capacity(bytes), offsets, validity: None }
+        Strings {
+            data: String::with_capacity(bytes),
+            offsets,
+            validity: None,
+        }
     }
 
     /// A column from optional strings.
@@ -37,7 +41,9 @@ impl Strings {
             }
             None => {
                 let len = self.len();
-                self.validity.get_or_insert_with(|| vec![true; len]).push(false);
+                self.validity
+                    .get_or_insert_with(|| vec![true; len])
+                    .push(false);
             }
         }
         self.offsets.push(self.data.len());
@@ -78,11 +84,16 @@ impl Strings {
 
     /// Number of nulls.
     pub fn null_count(&self) -> usize {
-        self.validity.as_ref().map_or(0, |v| v.iter().filter(|&&b| !b).count())
+        self.validity
+            .as_ref()
+            .map_or(0, |v| v.iter().filter(|&&b| !b).count())
     }
 
     pub(crate) fn take(&self, idx: &[usize]) -> Self {
-        let bytes: usize = idx.iter().map(|&i| self.offsets[i + 1] - self.offsets[i]).sum();
+        let bytes: usize = idx
+            .iter()
+            .map(|&i| self.offsets[i + 1] - self.offsets[i])
+            .sum();
         let mut out = Strings::with_capacity(idx.len(), bytes);
         for &i in idx {
             out.push(self.get(i));

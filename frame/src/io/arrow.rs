@@ -5,12 +5,13 @@ use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
-    Date32Type, Date64Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, TimestampMicrosecondType,
-    TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+    Date32Type, Date64Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type,
+    TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
+    TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
 use arrow_array::{
-    Array, ArrayRef, BooleanArray, DictionaryArray, Float64Array, Int64Array, RecordBatch, StringArray,
-    TimestampNanosecondArray,
+    Array, ArrayRef, BooleanArray, DictionaryArray, Float64Array, Int64Array, RecordBatch,
+    StringArray, TimestampNanosecondArray,
 };
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 
@@ -30,12 +31,20 @@ impl DataFrame {
         for (name, col) in self.names.iter().zip(&self.columns) {
             let array: ArrayRef = match col.as_ref() {
                 Column::Int64(p) => Arc::new(Int64Array::from_iter((0..p.len()).map(|i| p.get(i)))),
-                Column::Float64(p) => Arc::new(Float64Array::from_iter((0..p.len()).map(|i| p.get(i)))),
-                Column::Bool(p) => Arc::new(BooleanArray::from_iter((0..p.len()).map(|i| p.get(i)))),
-                Column::Datetime(p) => Arc::new(TimestampNanosecondArray::from_iter((0..p.len()).map(|i| p.get(i)))),
+                Column::Float64(p) => {
+                    Arc::new(Float64Array::from_iter((0..p.len()).map(|i| p.get(i))))
+                }
+                Column::Bool(p) => {
+                    Arc::new(BooleanArray::from_iter((0..p.len()).map(|i| p.get(i))))
+                }
+                Column::Datetime(p) => Arc::new(TimestampNanosecondArray::from_iter(
+                    (0..p.len()).map(|i| p.get(i)),
+                )),
                 Column::Utf8(s) => Arc::new(StringArray::from_iter(s.iter())),
                 Column::Categorical(c) => {
-                    let keys = arrow_array::UInt32Array::from_iter(c.codes.iter().map(|&k| (k != NULL_CODE).then_some(k)));
+                    let keys = arrow_array::UInt32Array::from_iter(
+                        c.codes.iter().map(|&k| (k != NULL_CODE).then_some(k)),
+                    );
                     let values = StringArray::from_iter_values(c.categories.iter());
                     Arc::new(
                         DictionaryArray::<UInt32Type>::try_new(keys, Arc::new(values))
@@ -72,20 +81,31 @@ impl DataFrame {
 
     /// Imports several batches of one schema as one frame.
     pub fn from_arrow_batches(batches: &[RecordBatch]) -> Result<DataFrame> {
-        let frames = batches.iter().map(DataFrame::from_arrow).collect::<Result<Vec<_>>>()?;
+        let frames = batches
+            .iter()
+            .map(DataFrame::from_arrow)
+            .collect::<Result<Vec<_>>>()?;
         let refs: Vec<&DataFrame> = frames.iter().collect();
         Ok(DataFrame::concat_rows(&refs)?.reset_labels())
     }
 }
 
-fn ints<T: arrow_array::ArrowPrimitiveType>(a: &dyn Array, f: impl Fn(T::Native) -> Option<i64>, name: &str) -> Result<Prim<i64>> {
+fn ints<T: arrow_array::ArrowPrimitiveType>(
+    a: &dyn Array,
+    f: impl Fn(T::Native) -> Option<i64>,
+    name: &str,
+) -> Result<Prim<i64>> {
     let p = a.as_primitive::<T>();
     let mut out = Vec::with_capacity(p.len());
     for i in 0..p.len() {
         out.push(if p.is_null(i) {
             None
         } else {
-            Some(f(p.value(i)).ok_or_else(|| FrameError::Arrow(format!("column {name:?}, row {i}: value does not fit Int64")))?)
+            Some(f(p.value(i)).ok_or_else(|| {
+                FrameError::Arrow(format!(
+                    "column {name:?}, row {i}: value does not fit Int64"
+                ))
+            })?)
         });
     }
     Ok(Prim::from_options(out))
@@ -104,34 +124,58 @@ fn import(name: &str, a: &dyn Array) -> Result<Column> {
         DataType::UInt64 => Column::Int64(ints::<UInt64Type>(a, |v| i64::try_from(v).ok(), name)?),
         DataType::Float32 => {
             let p = a.as_primitive::<Float32Type>();
-            Column::Float64(Prim::from_options((0..p.len()).map(|i| (!p.is_null(i)).then(|| p.value(i) as f64))))
+            Column::Float64(Prim::from_options(
+                (0..p.len()).map(|i| (!p.is_null(i)).then(|| p.value(i) as f64)),
+            ))
         }
         DataType::Float64 => {
             let p = a.as_primitive::<Float64Type>();
-            Column::Float64(Prim::from_options((0..p.len()).map(|i| (!p.is_null(i)).then(|| p.value(i)))))
+            Column::Float64(Prim::from_options(
+                (0..p.len()).map(|i| (!p.is_null(i)).then(|| p.value(i))),
+            ))
         }
         DataType::Boolean => {
             let p = a.as_boolean();
-            Column::Bool(Prim::from_options((0..p.len()).map(|i| (!p.is_null(i)).then(|| p.value(i)))))
+            Column::Bool(Prim::from_options(
+                (0..p.len()).map(|i| (!p.is_null(i)).then(|| p.value(i))),
+            ))
         }
         DataType::Utf8 => Column::Utf8(Strings::from_options(a.as_string::<i32>().iter())),
         DataType::LargeUtf8 => Column::Utf8(Strings::from_options(a.as_string::<i64>().iter())),
-        DataType::Date32 => Column::Datetime(ints::<Date32Type>(a, |d| (d as i64).checked_mul(DAY_NS), name)?),
-        DataType::Date64 => Column::Datetime(ints::<Date64Type>(a, |ms| ms.checked_mul(1_000_000), name)?),
+        DataType::Date32 => Column::Datetime(ints::<Date32Type>(
+            a,
+            |d| (d as i64).checked_mul(DAY_NS),
+            name,
+        )?),
+        DataType::Date64 => {
+            Column::Datetime(ints::<Date64Type>(a, |ms| ms.checked_mul(1_000_000), name)?)
+        }
         DataType::Timestamp(unit, _) => Column::Datetime(match unit {
-            TimeUnit::Second => ints::<TimestampSecondType>(a, |v| v.checked_mul(1_000_000_000), name)?,
-            TimeUnit::Millisecond => ints::<TimestampMillisecondType>(a, |v| v.checked_mul(1_000_000), name)?,
-            TimeUnit::Microsecond => ints::<TimestampMicrosecondType>(a, |v| v.checked_mul(1_000), name)?,
+            TimeUnit::Second => {
+                ints::<TimestampSecondType>(a, |v| v.checked_mul(1_000_000_000), name)?
+            }
+            TimeUnit::Millisecond => {
+                ints::<TimestampMillisecondType>(a, |v| v.checked_mul(1_000_000), name)?
+            }
+            TimeUnit::Microsecond => {
+                ints::<TimestampMicrosecondType>(a, |v| v.checked_mul(1_000), name)?
+            }
             TimeUnit::Nanosecond => ints::<TimestampNanosecondType>(a, Some, name)?,
         }),
-        DataType::Dictionary(_, value) if matches!(value.as_ref(), DataType::Utf8 | DataType::LargeUtf8) => {
+        DataType::Dictionary(_, value)
+            if matches!(value.as_ref(), DataType::Utf8 | DataType::LargeUtf8) =>
+        {
             // Decode through the string values, then re-encode with this crate's ordering.
             let cast: Vec<Option<String>> = dictionary_strings(a, name)?;
             let c = Categorical::from_options(cast);
             Column::Categorical(c)
         }
         DataType::Null => Column::Mixed(vec![crate::Value::Null; a.len()]),
-        other => return Err(FrameError::Arrow(format!("column {name:?}: Arrow type {other} is not supported"))),
+        other => {
+            return Err(FrameError::Arrow(format!(
+                "column {name:?}: Arrow type {other} is not supported"
+            )));
+        }
     })
 }
 
@@ -140,8 +184,16 @@ fn dictionary_strings(a: &dyn Array, name: &str) -> Result<Vec<Option<String>>> 
         let d = a.as_dictionary::<K>();
         let values = d.values();
         let strings: Vec<Option<String>> = match values.data_type() {
-            DataType::LargeUtf8 => values.as_string::<i64>().iter().map(|s| s.map(str::to_string)).collect(),
-            _ => values.as_string::<i32>().iter().map(|s| s.map(str::to_string)).collect(),
+            DataType::LargeUtf8 => values
+                .as_string::<i64>()
+                .iter()
+                .map(|s| s.map(str::to_string))
+                .collect(),
+            _ => values
+                .as_string::<i32>()
+                .iter()
+                .map(|s| s.map(str::to_string))
+                .collect(),
         };
         d.keys()
             .iter()
@@ -159,8 +211,16 @@ fn dictionary_strings(a: &dyn Array, name: &str) -> Result<Vec<Option<String>>> 
             DataType::UInt16 => decode::<UInt16Type>(a),
             DataType::UInt32 => decode::<UInt32Type>(a),
             DataType::UInt64 => decode::<UInt64Type>(a),
-            other => return Err(FrameError::Arrow(format!("column {name:?}: dictionary key type {other} is not supported"))),
+            other => {
+                return Err(FrameError::Arrow(format!(
+                    "column {name:?}: dictionary key type {other} is not supported"
+                )));
+            }
         },
-        other => return Err(FrameError::Arrow(format!("column {name:?}: {other} is not a dictionary"))),
+        other => {
+            return Err(FrameError::Arrow(format!(
+                "column {name:?}: {other} is not a dictionary"
+            )));
+        }
     })
 }

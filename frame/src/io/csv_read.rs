@@ -21,8 +21,8 @@ use crate::index::Index;
 
 /// The spellings of a missing value, as pandas' `read_csv` recognises them by default.
 pub const DEFAULT_NULLS: &[&str] = &[
-    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA", "NULL",
-    "NaN", "None", "n/a", "nan", "null",
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
 ];
 
 /// How to read a CSV file.
@@ -60,11 +60,15 @@ pub fn read_csv(path: impl AsRef<Path>) -> Result<DataFrame> {
 /// Reads a CSV file with `options`.
 pub fn read_csv_with(path: impl AsRef<Path>, options: &CsvOptions) -> Result<DataFrame> {
     let path = path.as_ref();
-    let io = |source| FrameError::Io { path: path.display().to_string(), source };
+    let io = |source| FrameError::Io {
+        path: path.display().to_string(),
+        source,
+    };
     let raw = std::fs::read(path).map_err(io)?;
     let bytes = if path.extension().is_some_and(|e| e == "gz") {
         let mut out = Vec::with_capacity(raw.len() * 4);
-        std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&raw[..]), &mut out).map_err(io)?;
+        std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&raw[..]), &mut out)
+            .map_err(io)?;
         out
     } else {
         raw
@@ -75,8 +79,16 @@ pub fn read_csv_with(path: impl AsRef<Path>, options: &CsvOptions) -> Result<Dat
 /// Parses CSV text held in memory.
 pub fn read_csv_bytes(bytes: &[u8], options: &CsvOptions) -> Result<DataFrame> {
     let text = std::str::from_utf8(bytes).map_err(|e| {
-        let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
-        FrameError::Csv { line, column: None, reason: "the file is not valid UTF-8".into() }
+        let line = bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1;
+        FrameError::Csv {
+            line,
+            column: None,
+            reason: "the file is not valid UTF-8".into(),
+        }
     })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut null_first = [false; 256];
@@ -89,7 +101,12 @@ pub fn read_csv_bytes(bytes: &[u8], options: &CsvOptions) -> Result<DataFrame> {
         text,
         delim: options.delimiter,
         nulls: &options.null_values,
-        null_max_len: options.null_values.iter().map(String::len).max().unwrap_or(0),
+        null_max_len: options
+            .null_values
+            .iter()
+            .map(String::len)
+            .max()
+            .unwrap_or(0),
         null_first,
         parse_dates: options.parse_dates,
     };
@@ -97,12 +114,27 @@ pub fn read_csv_bytes(bytes: &[u8], options: &CsvOptions) -> Result<DataFrame> {
     let (names, body_start) = if options.has_header {
         let mut pos = 0;
         let mut fields = Vec::new();
-        parser.record(&mut pos, &mut fields).map_err(|reason| FrameError::Csv { line: 1, column: None, reason })?;
-        (mangle(fields.iter().map(|f| f.text(text).into_owned()).collect()), pos)
+        parser
+            .record(&mut pos, &mut fields)
+            .map_err(|reason| FrameError::Csv {
+                line: 1,
+                column: None,
+                reason,
+            })?;
+        (
+            mangle(fields.iter().map(|f| f.text(text).into_owned()).collect()),
+            pos,
+        )
     } else {
         let mut pos = 0;
         let mut fields = Vec::new();
-        parser.record(&mut pos, &mut fields).map_err(|reason| FrameError::Csv { line: 1, column: None, reason })?;
+        parser
+            .record(&mut pos, &mut fields)
+            .map_err(|reason| FrameError::Csv {
+                line: 1,
+                column: None,
+                reason,
+            })?;
         ((0..fields.len()).map(|i| i.to_string()).collect(), 0)
     };
     let ncols = names.len();
@@ -113,16 +145,28 @@ pub fn read_csv_bytes(bytes: &[u8], options: &CsvOptions) -> Result<DataFrame> {
     // Parse; then reconcile types across chunks, re-parsing the chunks that must change.
     loop {
         let todo: Vec<usize> = (0..chunks.len()).filter(|&c| parsed[c].is_none()).collect();
-        let results: Vec<(usize, Result<Vec<Builder>>)> =
-            todo.par_iter().map(|&c| (c, parser.parse_chunk(chunks[c].clone(), ncols, &hints[c]))).collect();
+        let results: Vec<(usize, Result<Vec<Builder>>)> = todo
+            .par_iter()
+            .map(|&c| (c, parser.parse_chunk(chunks[c].clone(), ncols, &hints[c])))
+            .collect();
         for (c, r) in results {
             parsed[c] = Some(r?);
         }
+        // Every chunk's type per column, then the type each column needs overall.
+        let kinds: Vec<Vec<Kind>> = parsed
+            .iter()
+            .map(|p| {
+                p.as_ref()
+                    .expect("parsed")
+                    .iter()
+                    .map(Builder::kind)
+                    .collect()
+            })
+            .collect();
         let mut changed = false;
-        for col in 0..ncols {
-            let kinds: Vec<Kind> = parsed.iter().map(|p| p.as_ref().expect("parsed")[col].kind()).collect();
-            let target = kinds.iter().fold(Kind::Infer, |a, &b| a.unify(b));
-            for (c, &k) in kinds.iter().enumerate() {
+        for (c, chunk_kinds) in kinds.iter().enumerate() {
+            for (col, &k) in chunk_kinds.iter().enumerate() {
+                let target = kinds.iter().fold(Kind::Infer, |a, ks| a.unify(ks[col]));
                 if k != target && !k.widens_to(target) {
                     hints[c][col] = target;
                     parsed[c] = None;
@@ -135,10 +179,16 @@ pub fn read_csv_bytes(bytes: &[u8], options: &CsvOptions) -> Result<DataFrame> {
         }
     }
     let mut per_chunk: Vec<Vec<Builder>> = parsed.into_iter().map(|p| p.expect("parsed")).collect();
-    let nrows: usize = per_chunk.iter().map(|c| c.first().map_or(0, Builder::len)).sum();
+    let nrows: usize = per_chunk
+        .iter()
+        .map(|c| c.first().map_or(0, Builder::len))
+        .sum();
     let columns: Vec<Arc<Column>> = (0..ncols)
         .map(|col| {
-            let parts: Vec<Builder> = per_chunk.iter_mut().map(|c| std::mem::replace(&mut c[col], Builder::new(Kind::Infer))).collect();
+            let parts: Vec<Builder> = per_chunk
+                .iter_mut()
+                .map(|c| std::mem::replace(&mut c[col], Builder::new(Kind::Infer)))
+                .collect();
             let target = parts.iter().fold(Kind::Infer, |a, b| a.unify(b.kind()));
             let column = finish(parts, target);
             if options.categorical.contains(&names[col]) {
@@ -157,7 +207,11 @@ pub fn read_csv_bytes(bytes: &[u8], options: &CsvOptions) -> Result<DataFrame> {
 fn mangle(names: Vec<String>) -> Vec<String> {
     let mut out: Vec<String> = Vec::with_capacity(names.len());
     for (i, n) in names.into_iter().enumerate() {
-        let base = if n.is_empty() { format!("Unnamed: {i}") } else { n };
+        let base = if n.is_empty() {
+            format!("Unnamed: {i}")
+        } else {
+            n
+        };
         let mut name = base.clone();
         let mut k = 1;
         while out.contains(&name) {
@@ -297,19 +351,25 @@ impl Builder {
                     return false;
                 }
                 Builder::Float(v, m) => {
-                    let Some(x) = parse_float(field) else { return false };
+                    let Some(x) = parse_float(field) else {
+                        return false;
+                    };
                     v.push(x);
                     m.push(true);
                     return true;
                 }
                 Builder::Bool(v, m) => {
-                    let Some(x) = parse_bool(field) else { return false };
+                    let Some(x) = parse_bool(field) else {
+                        return false;
+                    };
                     v.push(x);
                     m.push(true);
                     return true;
                 }
                 Builder::Date(v, m) => {
-                    let Some(x) = datetime::parse(field) else { return false };
+                    let Some(x) = datetime::parse(field) else {
+                        return false;
+                    };
                     v.push(x);
                     m.push(true);
                     return true;
@@ -332,7 +392,9 @@ fn finish(parts: Vec<Builder>, target: Kind) -> Column {
     let mut strings = Vec::new();
     for part in parts {
         match (part, target) {
-            (Builder::Nulls(n), Kind::Str) => strings.push(Strings::from_options(vec![None::<&str>; n])),
+            (Builder::Nulls(n), Kind::Str) => {
+                strings.push(Strings::from_options(vec![None::<&str>; n]))
+            }
             (Builder::Nulls(n), _) => {
                 values_i.resize(values_i.len() + n, 0);
                 values_f.resize(values_f.len() + n, 0.0);
@@ -380,7 +442,11 @@ fn parse_int(s: &str) -> Option<i64> {
         _ => (false, b),
     };
     if digits.is_empty() || digits.len() > 18 {
-        return if digits.len() > 18 { s.parse().ok() } else { None };
+        return if digits.len() > 18 {
+            s.parse().ok()
+        } else {
+            None
+        };
     }
     let mut v: i64 = 0;
     for &c in digits {
@@ -411,7 +477,11 @@ struct Field {
 impl Field {
     fn text<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
         let raw = &text[self.range.clone()];
-        if self.quoted && raw.contains('"') { raw.replace("\"\"", "\"").into() } else { raw.into() }
+        if self.quoted && raw.contains('"') {
+            raw.replace("\"\"", "\"").into()
+        } else {
+            raw.into()
+        }
     }
 }
 
@@ -433,7 +503,9 @@ impl Parser<'_> {
         if b.len() > self.null_max_len || b.first().is_some_and(|&f| !self.null_first[f as usize]) {
             return false;
         }
-        self.nulls.iter().any(|n| n.len() == b.len() && n.as_bytes() == b)
+        self.nulls
+            .iter()
+            .any(|n| n.len() == b.len() && n.as_bytes() == b)
     }
 
     /// Reads one record starting at `*pos`, leaving `*pos` after its line end.
@@ -458,7 +530,10 @@ impl Parser<'_> {
                         }
                     }
                 }
-                fields.push(Field { range: start..j, quoted: true });
+                fields.push(Field {
+                    range: start..j,
+                    quoted: true,
+                });
                 i = j + 1;
                 match b.get(i) {
                     None => break,
@@ -478,8 +553,15 @@ impl Parser<'_> {
                 while i < b.len() && b[i] != self.delim && b[i] != b'\n' {
                     i += 1;
                 }
-                let end = if i > start && b[i - 1] == b'\r' && (i == b.len() || b[i] == b'\n') { i - 1 } else { i };
-                fields.push(Field { range: start..end, quoted: false });
+                let end = if i > start && b[i - 1] == b'\r' && (i == b.len() || b[i] == b'\n') {
+                    i - 1
+                } else {
+                    i
+                };
+                fields.push(Field {
+                    range: start..end,
+                    quoted: false,
+                });
                 if i >= b.len() {
                     break;
                 }
@@ -500,13 +582,15 @@ impl Parser<'_> {
         let want = (len / (1 << 20)).clamp(1, rayon::current_num_threads() * 8);
         if want == 1 || b[start..].contains(&b'"') {
             // Quotes can hide newlines; a single chunk is always right.
-            return vec![start..b.len()];
+            return std::iter::once(start..b.len()).collect();
         }
         let mut out = Vec::new();
         let mut s = start;
         for k in 1..want {
             let guess = (start + len * k / want).max(s);
-            let Some(nl) = b[guess..].iter().position(|&c| c == b'\n') else { break };
+            let Some(nl) = b[guess..].iter().position(|&c| c == b'\n') else {
+                break;
+            };
             let e = guess + nl + 1;
             if e > s {
                 out.push(s..e);
@@ -519,16 +603,33 @@ impl Parser<'_> {
         out
     }
 
-    fn parse_chunk(&self, range: Range<usize>, ncols: usize, hints: &[Kind]) -> Result<Vec<Builder>> {
+    fn parse_chunk(
+        &self,
+        range: Range<usize>,
+        ncols: usize,
+        hints: &[Kind],
+    ) -> Result<Vec<Builder>> {
         let mut builders: Vec<Builder> = hints.iter().map(|&k| Builder::new(k)).collect();
         let mut fields = Vec::with_capacity(ncols);
         let mut pos = range.start;
         let mut line_in_chunk = 0;
-        let line = |local: usize| self.text.as_bytes()[..range.start].iter().filter(|&&c| c == b'\n').count() + local + 1;
+        // 1-based: the records before this chunk (header included) plus the local count.
+        let line = |local: usize| {
+            self.text.as_bytes()[..range.start]
+                .iter()
+                .filter(|&&c| c == b'\n')
+                .count()
+                + local
+        };
         let mut retry_hints: Option<Vec<Kind>> = None;
         while pos < range.end {
             line_in_chunk += 1;
-            self.record(&mut pos, &mut fields).map_err(|reason| FrameError::Csv { line: line(line_in_chunk), column: None, reason })?;
+            self.record(&mut pos, &mut fields)
+                .map_err(|reason| FrameError::Csv {
+                    line: line(line_in_chunk),
+                    column: None,
+                    reason,
+                })?;
             if fields.len() == 1 && fields[0].range.is_empty() && !fields[0].quoted {
                 continue; // a blank line
             }
@@ -545,14 +646,19 @@ impl Parser<'_> {
                     builders[c].push_null();
                 } else if !builders[c].push(&text, self.parse_dates) {
                     // This column is text after all: note it and parse the chunk again.
-                    let h = retry_hints.get_or_insert_with(|| builders.iter().map(Builder::kind).collect());
+                    let h = retry_hints
+                        .get_or_insert_with(|| builders.iter().map(Builder::kind).collect());
                     h[c] = Kind::Str;
                     builders[c] = Builder::Str(Strings::with_capacity(0, 0));
                     break;
                 }
             }
             if let Some(h) = retry_hints.take() {
-                let merged: Vec<Kind> = h.iter().zip(hints).map(|(&a, &b)| if a == Kind::Str { Kind::Str } else { b }).collect();
+                let merged: Vec<Kind> = h
+                    .iter()
+                    .zip(hints)
+                    .map(|(&a, &b)| if a == Kind::Str { Kind::Str } else { b })
+                    .collect();
                 return self.parse_chunk(range, ncols, &merged);
             }
         }

@@ -15,7 +15,10 @@ impl DataFrame {
     /// as pandas does.
     pub fn write_csv(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
-        let io = |source| FrameError::Io { path: path.display().to_string(), source };
+        let io = |source| FrameError::Io {
+            path: path.display().to_string(),
+            source,
+        };
         let file = std::fs::File::create(path).map_err(io)?;
         let mut out = std::io::BufWriter::new(file);
         self.write_csv_to(&mut out).map_err(io)?;

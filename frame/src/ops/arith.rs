@@ -42,7 +42,11 @@ impl Column {
     /// on either side gives null.
     pub fn arith(&self, op: ArithOp, other: &Column) -> Result<Column> {
         if self.len() != other.len() {
-            return Err(FrameError::LengthMismatch { what: "right operand".into(), expected: self.len(), actual: other.len() });
+            return Err(FrameError::LengthMismatch {
+                what: "right operand".into(),
+                expected: self.len(),
+                actual: other.len(),
+            });
         }
         let valid = |a: &Option<Vec<bool>>, b: &Option<Vec<bool>>| match (a, b) {
             (None, None) => None,
@@ -56,7 +60,10 @@ impl Column {
                 _ => i64::wrapping_mul,
             };
             let values = zip_map(&a.values, &b.values, f);
-            return Ok(Column::Int64(Prim { values, validity: valid(&a.validity, &b.validity) }));
+            return Ok(Column::Int64(Prim {
+                values,
+                validity: valid(&a.validity, &b.validity),
+            }));
         }
         let (a, b) = (numeric(self, "arith")?, numeric(other, "arith")?);
         let f = match op {
@@ -66,7 +73,10 @@ impl Column {
             ArithOp::Div => |x: f64, y: f64| x / y,
         };
         let values = zip_map(&a.values, &b.values, f);
-        Ok(Column::Float64(Prim { values, validity: valid(&a.validity, &b.validity) }))
+        Ok(Column::Float64(Prim {
+            values,
+            validity: valid(&a.validity, &b.validity),
+        }))
     }
 
     /// Element-wise comparison with a scalar; a missing value (null, NaN) compares false,
@@ -77,16 +87,23 @@ impl Column {
             if v.is_missing() || scalar.is_missing() {
                 return op == CmpOp::Ne;
             }
-            let comparable = matches!((&v, scalar),
-                (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_))
-                | (Value::Str(_), Value::Str(_))
-                | (Value::Bool(_), Value::Bool(_))
-                | (Value::Datetime(_), Value::Datetime(_)));
+            let comparable = matches!(
+                (&v, scalar),
+                (
+                    Value::Int(_) | Value::Float(_),
+                    Value::Int(_) | Value::Float(_)
+                ) | (Value::Str(_), Value::Str(_))
+                    | (Value::Bool(_), Value::Bool(_))
+                    | (Value::Datetime(_), Value::Datetime(_))
+            );
             if !comparable {
                 return op == CmpOp::Ne;
             }
             let o = v.total_cmp(scalar);
-            let o = if matches!((&v, scalar), (Value::Int(_), Value::Float(_)) | (Value::Float(_), Value::Int(_))) {
+            let o = if matches!(
+                (&v, scalar),
+                (Value::Int(_), Value::Float(_)) | (Value::Float(_), Value::Int(_))
+            ) {
                 // total_cmp breaks Int/Float ties by kind; comparison wants equality.
                 let (x, y) = (v.as_f64().unwrap_or(0.0), scalar.as_f64().unwrap_or(0.0));
                 x.partial_cmp(&y).unwrap_or(o)
@@ -103,7 +120,10 @@ impl Column {
             }
         };
         if self.len() >= PAR_THRESHOLD {
-            (0..self.len()).into_par_iter().map(|i| test(self.get(i))).collect()
+            (0..self.len())
+                .into_par_iter()
+                .map(|i| test(self.get(i)))
+                .collect()
         } else {
             (0..self.len()).map(|i| test(self.get(i))).collect()
         }
@@ -121,7 +141,10 @@ fn numeric(col: &Column, op: &str) -> Result<Prim<f64>> {
 
 fn zip_map<T: Copy + Send + Sync>(a: &[T], b: &[T], f: impl Fn(T, T) -> T + Sync) -> Vec<T> {
     if a.len() >= PAR_THRESHOLD {
-        a.par_iter().zip(b.par_iter()).map(|(&x, &y)| f(x, y)).collect()
+        a.par_iter()
+            .zip(b.par_iter())
+            .map(|(&x, &y)| f(x, y))
+            .collect()
     } else {
         a.iter().zip(b).map(|(&x, &y)| f(x, y)).collect()
     }

@@ -33,7 +33,10 @@ impl DataFrame {
                         Ok(c) => c.clone(),
                         Err(_) => {
                             // Missing columns take the type of the present ones when known.
-                            let dtype = frames.iter().find_map(|g| g.column(n).ok().map(Column::dtype)).unwrap_or(DType::Mixed);
+                            let dtype = frames
+                                .iter()
+                                .find_map(|g| g.column(n).ok().map(Column::dtype))
+                                .unwrap_or(DType::Mixed);
                             Column::nulls(dtype, f.nrows())
                         }
                     })
@@ -55,7 +58,13 @@ impl DataFrame {
         };
         let aligned = frames.iter().all(|f| f.index == first.index);
         let (index, rows): (Index, Vec<Vec<Option<usize>>>) = if aligned {
-            (first.index.clone(), frames.iter().map(|f| (0..f.nrows()).map(Some).collect()).collect())
+            (
+                first.index.clone(),
+                frames
+                    .iter()
+                    .map(|f| (0..f.nrows()).map(Some).collect())
+                    .collect(),
+            )
         } else {
             let mut order: Vec<Vec<KeyValue>> = Vec::new();
             let mut slot: HashMap<Vec<KeyValue>, usize> = HashMap::new();
@@ -84,16 +93,30 @@ impl DataFrame {
                 .collect();
             let nlevels = order.first().map_or(1, Vec::len);
             let levels = (0..nlevels)
-                .map(|l| Arc::new(Column::from_values(order.iter().map(|lab| lab[l].0.clone()).collect())))
+                .map(|l| {
+                    Arc::new(Column::from_values(
+                        order.iter().map(|lab| lab[l].0.clone()).collect(),
+                    ))
+                })
                 .collect();
-            (Index::Labels { names: vec![String::new(); nlevels], levels }, rows)
+            (
+                Index::Labels {
+                    names: vec![String::new(); nlevels],
+                    levels,
+                },
+                rows,
+            )
         };
         let mut names = Vec::new();
         let mut columns = Vec::new();
         for (f, r) in frames.iter().zip(&rows) {
             for (n, c) in f.names.iter().zip(&f.columns) {
                 names.push(n.clone());
-                columns.push(if aligned { Arc::clone(c) } else { Arc::new(c.take_opt(r)) });
+                columns.push(if aligned {
+                    Arc::clone(c)
+                } else {
+                    Arc::new(c.take_opt(r))
+                });
             }
         }
         DataFrame::from_parts(names, columns, index)

@@ -24,11 +24,16 @@ impl DataFrame {
             return Ok(self.clone());
         }
         let cols: Vec<&Column> = match subset {
-            Some(names) => names.iter().map(|n| self.column(n)).collect::<Result<_>>()?,
+            Some(names) => names
+                .iter()
+                .map(|n| self.column(n))
+                .collect::<Result<_>>()?,
             None => self.columns.iter().map(AsRef::as_ref).collect(),
         };
         if cols.is_empty() {
-            return Err(FrameError::InvalidArgument("drop_duplicates needs at least one column".into()));
+            return Err(FrameError::InvalidArgument(
+                "drop_duplicates needs at least one column".into(),
+            ));
         }
         let groups = factorize(&cols);
         let mut count = vec![0u32; groups.len()];
@@ -90,7 +95,9 @@ impl DataFrame {
         for &c in &groups.codes[n..] {
             in_other[c as usize] = true;
         }
-        let rows: Vec<usize> = (0..n).filter(|&i| !in_other[groups.codes[i] as usize]).collect();
+        let rows: Vec<usize> = (0..n)
+            .filter(|&i| !in_other[groups.codes[i] as usize])
+            .collect();
         Ok(self.take_unchecked(&rows))
     }
 }

@@ -13,15 +13,19 @@ impl DataFrame {
     /// list-like cells are separated strings). A null cell stays one null row.
     pub fn explode(&self, column: &str, separator: &str) -> Result<DataFrame> {
         if separator.is_empty() {
-            return Err(FrameError::InvalidArgument("explode needs a non-empty separator".into()));
+            return Err(FrameError::InvalidArgument(
+                "explode needs a non-empty separator".into(),
+            ));
         }
         let pos = self.position(column)?;
         let col = &self.columns[pos];
         let text: Vec<Option<String>> = match col.as_ref() {
-            Column::Utf8(_) | Column::Categorical(_) => (0..col.len()).map(|i| match col.get(i) {
-                crate::Value::Str(s) => Some(s),
-                _ => None,
-            }).collect(),
+            Column::Utf8(_) | Column::Categorical(_) => (0..col.len())
+                .map(|i| match col.get(i) {
+                    crate::Value::Str(s) => Some(s),
+                    _ => None,
+                })
+                .collect(),
             other => {
                 return Err(FrameError::TypeMismatch {
                     column: column.to_string(),

@@ -80,10 +80,21 @@ impl DataFrame {
     /// null keys dropped, keys become the result's index.
     pub fn groupby(&self, keys: &[&str]) -> Result<GroupBy<'_>> {
         if keys.is_empty() {
-            return Err(FrameError::InvalidArgument("groupby needs at least one key column".into()));
+            return Err(FrameError::InvalidArgument(
+                "groupby needs at least one key column".into(),
+            ));
         }
-        let keys = keys.iter().map(|k| self.position(k)).collect::<Result<Vec<_>>>()?;
-        Ok(GroupBy { frame: self, keys, sort: true, dropna: true, as_index: true })
+        let keys = keys
+            .iter()
+            .map(|k| self.position(k))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(GroupBy {
+            frame: self,
+            keys,
+            sort: true,
+            dropna: true,
+            as_index: true,
+        })
     }
 }
 
@@ -92,18 +103,28 @@ impl DataFrame {
     /// one row per aggregation, labelled with its name; each column's type is induced from
     /// its results (Count with Mean gives Float64, as in pandas).
     pub fn reduce(&self, aggs: &[Agg]) -> Result<DataFrame> {
-        let groups = Groups { codes: vec![0; self.nrows()], first_rows: vec![0] };
+        let groups = Groups {
+            codes: vec![0; self.nrows()],
+            first_rows: vec![0],
+        };
         let columns = self
             .names
             .par_iter()
             .zip(self.columns.par_iter())
             .map(|(name, col)| {
-                let values = aggs.iter().map(|&a| Ok(aggregate(name, col, a, &groups)?.get(0))).collect::<Result<Vec<_>>>()?;
+                let values = aggs
+                    .iter()
+                    .map(|&a| Ok(aggregate(name, col, a, &groups)?.get(0)))
+                    .collect::<Result<Vec<_>>>()?;
                 Ok(Arc::new(Column::from_values(values)))
             })
             .collect::<Result<Vec<_>>>()?;
         let labels: Vec<&str> = aggs.iter().map(|a| a.name()).collect();
-        DataFrame::from_parts(self.names.clone(), columns, Index::from_column("", Column::from_strs(&labels)))
+        DataFrame::from_parts(
+            self.names.clone(),
+            columns,
+            Index::from_column("", Column::from_strs(&labels)),
+        )
     }
 }
 
@@ -133,15 +154,28 @@ impl<'a> GroupBy<'a> {
     }
 
     fn key_columns(&self) -> Vec<&'a Column> {
-        self.keys.iter().map(|&k| self.frame.columns[k].as_ref()).collect()
+        self.keys
+            .iter()
+            .map(|&k| self.frame.columns[k].as_ref())
+            .collect()
     }
 
     fn plan(&self) -> Plan {
         let keys = self.key_columns();
-        let groups = if self.frame.nrows() == 0 { Groups { codes: Vec::new(), first_rows: Vec::new() } } else { factorize(&keys) };
-        let mut order: Vec<usize> = (0..groups.len()).filter(|&g| !self.dropna || !groups.null_group(&keys, g)).collect();
+        let groups = if self.frame.nrows() == 0 {
+            Groups {
+                codes: Vec::new(),
+                first_rows: Vec::new(),
+            }
+        } else {
+            factorize(&keys)
+        };
+        let mut order: Vec<usize> = (0..groups.len())
+            .filter(|&g| !self.dropna || !groups.null_group(&keys, g))
+            .collect();
         if self.sort {
-            let cols: Vec<(&Column, bool, bool)> = keys.iter().map(|&c| (c, false, false)).collect();
+            let cols: Vec<(&Column, bool, bool)> =
+                keys.iter().map(|&c| (c, false, false)).collect();
             let firsts = sorted_rows(&cols, order.iter().map(|&g| groups.first_rows[g]).collect());
             let group_of_first: std::collections::HashMap<usize, usize> =
                 order.iter().map(|&g| (groups.first_rows[g], g)).collect();
@@ -157,10 +191,19 @@ impl<'a> GroupBy<'a> {
             .iter()
             .map(|&(c, a)| {
                 let repeated = specs.iter().filter(|(c2, _)| *c2 == c).count() > 1;
-                (if repeated { format!("{c}_{}", a.name()) } else { c.to_string() }, c, a)
+                (
+                    if repeated {
+                        format!("{c}_{}", a.name())
+                    } else {
+                        c.to_string()
+                    },
+                    c,
+                    a,
+                )
             })
             .collect();
-        let refs: Vec<(&str, &str, Agg)> = named.iter().map(|(n, c, a)| (n.as_str(), *c, *a)).collect();
+        let refs: Vec<(&str, &str, Agg)> =
+            named.iter().map(|(n, c, a)| (n.as_str(), *c, *a)).collect();
         self.agg_as(&refs)
     }
 
@@ -175,7 +218,11 @@ impl<'a> GroupBy<'a> {
         let columns = inputs
             .par_iter()
             .zip(specs.par_iter())
-            .map(|(&(name, col), &(_, _, agg))| Ok(Arc::new(aggregate(name, col, agg, &plan.groups)?.take(&plan.order))))
+            .map(|(&(name, col), &(_, _, agg))| {
+                Ok(Arc::new(
+                    aggregate(name, col, agg, &plan.groups)?.take(&plan.order),
+                ))
+            })
             .collect::<Result<Vec<_>>>()?;
         let labels = specs.iter().map(|(l, _, _)| l.to_string()).collect();
         self.assemble(&plan, labels, columns)
@@ -207,17 +254,44 @@ impl<'a> GroupBy<'a> {
     /// The Pearson correlation of two numeric columns within each group (NaN-free pairs
     /// only; null when undefined), labelled `"corr"`.
     pub fn corr(&self, x: &str, y: &str) -> Result<DataFrame> {
-        let (xc, yc) = (numeric(self.frame.column(x)?, x, "corr")?, numeric(self.frame.column(y)?, y, "corr")?);
+        let (xc, yc) = (
+            numeric(self.frame.column(x)?, x, "corr")?,
+            numeric(self.frame.column(y)?, y, "corr")?,
+        );
         let plan = self.plan();
         let codes = &plan.groups.codes;
-        let valid = |i: usize| xc.is_valid(i) && yc.is_valid(i) && !xc.values[i].is_nan() && !yc.values[i].is_nan();
+        let valid = |i: usize| {
+            xc.is_valid(i) && yc.is_valid(i) && !xc.values[i].is_nan() && !yc.values[i].is_nan()
+        };
         type Moments = (f64, f64, f64, f64, f64, u64);
-        let sums: Vec<Moments> = fold_groups(codes, plan.groups.len(), (0.0, 0.0, 0.0, 0.0, 0.0, 0), |s, i| {
-            if valid(i) {
-                let (a, b) = (xc.values[i], yc.values[i]);
-                *s = (s.0 + a, s.1 + b, s.2 + a * a, s.3 + b * b, s.4 + a * b, s.5 + 1);
-            }
-        }, |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2, a.3 + b.3, a.4 + b.4, a.5 + b.5));
+        let sums: Vec<Moments> = fold_groups(
+            codes,
+            plan.groups.len(),
+            (0.0, 0.0, 0.0, 0.0, 0.0, 0),
+            |s, i| {
+                if valid(i) {
+                    let (a, b) = (xc.values[i], yc.values[i]);
+                    *s = (
+                        s.0 + a,
+                        s.1 + b,
+                        s.2 + a * a,
+                        s.3 + b * b,
+                        s.4 + a * b,
+                        s.5 + 1,
+                    );
+                }
+            },
+            |a, b| {
+                (
+                    a.0 + b.0,
+                    a.1 + b.1,
+                    a.2 + b.2,
+                    a.3 + b.3,
+                    a.4 + b.4,
+                    a.5 + b.5,
+                )
+            },
+        );
         let out = plan.order.iter().map(|&g| {
             let (sx, sy, sxx, syy, sxy, n) = sums[g];
             let n = n as f64;
@@ -229,12 +303,36 @@ impl<'a> GroupBy<'a> {
         self.assemble(&plan, vec!["corr".into()], vec![Arc::new(col)])
     }
 
-    fn assemble(&self, plan: &Plan, labels: Vec<String>, columns: Vec<Arc<Column>>) -> Result<DataFrame> {
-        let rows: Vec<usize> = plan.order.iter().map(|&g| plan.groups.first_rows[g]).collect();
-        let key_names: Vec<String> = self.keys.iter().map(|&k| self.frame.names[k].clone()).collect();
-        let key_cols: Vec<Arc<Column>> = self.key_columns().iter().map(|c| Arc::new(c.take(&rows))).collect();
+    fn assemble(
+        &self,
+        plan: &Plan,
+        labels: Vec<String>,
+        columns: Vec<Arc<Column>>,
+    ) -> Result<DataFrame> {
+        let rows: Vec<usize> = plan
+            .order
+            .iter()
+            .map(|&g| plan.groups.first_rows[g])
+            .collect();
+        let key_names: Vec<String> = self
+            .keys
+            .iter()
+            .map(|&k| self.frame.names[k].clone())
+            .collect();
+        let key_cols: Vec<Arc<Column>> = self
+            .key_columns()
+            .iter()
+            .map(|c| Arc::new(c.take(&rows)))
+            .collect();
         if self.as_index {
-            DataFrame::from_parts(labels, columns, Index::Labels { names: key_names, levels: key_cols })
+            DataFrame::from_parts(
+                labels,
+                columns,
+                Index::Labels {
+                    names: key_names,
+                    levels: key_cols,
+                },
+            )
         } else {
             let mut names = key_names;
             names.extend(labels);
@@ -248,7 +346,13 @@ impl<'a> GroupBy<'a> {
 /// Folds rows into per-group states: row chunks run in parallel, each into its own state
 /// array, merged afterwards — unless there are so many groups that the arrays would cost
 /// more than the rows (then one sequential pass).
-pub(crate) fn fold_groups<S, F, C>(codes: &[u32], ngroups: usize, identity: S, step: F, combine: C) -> Vec<S>
+pub(crate) fn fold_groups<S, F, C>(
+    codes: &[u32],
+    ngroups: usize,
+    identity: S,
+    step: F,
+    combine: C,
+) -> Vec<S>
 where
     S: Copy + Send + Sync,
     F: Fn(&mut S, usize) + Sync,
@@ -256,7 +360,11 @@ where
 {
     let n = codes.len();
     let threads = rayon::current_num_threads().max(1);
-    let chunks = if n >= PAR_THRESHOLD && ngroups.saturating_mul(threads) <= n { threads } else { 1 };
+    let chunks = if n >= PAR_THRESHOLD && ngroups.saturating_mul(threads) <= n {
+        threads
+    } else {
+        1
+    };
     let partials: Vec<Vec<S>> = split(n, chunks)
         .into_par_iter()
         .map(|r| {
@@ -298,61 +406,120 @@ fn aggregate(name: &str, col: &Column, agg: Agg, groups: &Groups) -> Result<Colu
     Ok(match agg {
         Agg::Size => Column::from_i64(counts(codes, g).into_iter().map(|c| c as i64).collect()),
         Agg::Count => {
-            let c = fold_groups(codes, g, 0u64, |s, i| *s += u64::from(!col.is_missing(i)), |a, b| a + b);
+            let c = fold_groups(
+                codes,
+                g,
+                0u64,
+                |s, i| *s += u64::from(!col.is_missing(i)),
+                |a, b| a + b,
+            );
             Column::from_i64(c.into_iter().map(|c| c as i64).collect())
         }
         Agg::Sum => match col {
             Column::Int64(p) => {
                 let v = &p.values;
                 let sums = match &p.validity {
-                    None => fold_groups(codes, g, 0i64, |s, i| *s = s.wrapping_add(v[i]), i64::wrapping_add),
-                    Some(m) => fold_groups(codes, g, 0i64, |s, i| if m[i] { *s = s.wrapping_add(v[i]) }, i64::wrapping_add),
+                    None => fold_groups(
+                        codes,
+                        g,
+                        0i64,
+                        |s, i| *s = s.wrapping_add(v[i]),
+                        i64::wrapping_add,
+                    ),
+                    Some(m) => fold_groups(
+                        codes,
+                        g,
+                        0i64,
+                        |s, i| {
+                            if m[i] {
+                                *s = s.wrapping_add(v[i])
+                            }
+                        },
+                        i64::wrapping_add,
+                    ),
                 };
                 Column::from_i64(sums)
             }
             Column::Bool(p) => {
-                let sums = fold_groups(codes, g, 0i64, |s, i| *s += i64::from(p.get(i) == Some(true)), |a, b| a + b);
+                let sums = fold_groups(
+                    codes,
+                    g,
+                    0i64,
+                    |s, i| *s += i64::from(p.get(i) == Some(true)),
+                    |a, b| a + b,
+                );
                 Column::from_i64(sums)
             }
             _ => {
                 let p = numeric(col, name, "sum")?;
                 let v = &p.values;
-                let sums = fold_groups(codes, g, 0.0f64, |s, i| if p.is_valid(i) && !v[i].is_nan() { *s += v[i] }, |a, b| a + b);
+                let sums = fold_groups(
+                    codes,
+                    g,
+                    0.0f64,
+                    |s, i| {
+                        if p.is_valid(i) && !v[i].is_nan() {
+                            *s += v[i]
+                        }
+                    },
+                    |a, b| a + b,
+                );
                 Column::from_f64(sums)
             }
         },
         Agg::Mean => {
             let (sums, _) = sums_counts(col, name, codes, g, "mean")?;
-            Column::from(sums.into_iter().map(|(s, n)| (n > 0).then(|| s / n as f64)).collect::<Vec<_>>())
+            Column::from(
+                sums.into_iter()
+                    .map(|(s, n)| (n > 0).then(|| s / n as f64))
+                    .collect::<Vec<_>>(),
+            )
         }
         Agg::Var | Agg::Std => {
             let (sums, p) = sums_counts(col, name, codes, g, agg.name())?;
-            let means: Vec<f64> = sums.iter().map(|&(s, n)| if n > 0 { s / n as f64 } else { 0.0 }).collect();
+            let means: Vec<f64> = sums
+                .iter()
+                .map(|&(s, n)| if n > 0 { s / n as f64 } else { 0.0 })
+                .collect();
             let v = &p.values;
-            let ss = fold_groups(codes, g, 0.0f64, |s, i| {
-                if p.is_valid(i) && !v[i].is_nan() {
-                    let d = v[i] - means[codes[i] as usize];
-                    *s += d * d;
-                }
-            }, |a, b| a + b);
+            let ss = fold_groups(
+                codes,
+                g,
+                0.0f64,
+                |s, i| {
+                    if p.is_valid(i) && !v[i].is_nan() {
+                        let d = v[i] - means[codes[i] as usize];
+                        *s += d * d;
+                    }
+                },
+                |a, b| a + b,
+            );
             let out: Vec<Option<f64>> = ss
                 .iter()
                 .zip(&sums)
-                .map(|(&ss, &(_, n))| (n >= 2).then(|| {
-                    let var = ss / (n - 1) as f64;
-                    if agg == Agg::Std { var.sqrt() } else { var }
-                }))
+                .map(|(&ss, &(_, n))| {
+                    (n >= 2).then(|| {
+                        let var = ss / (n - 1) as f64;
+                        if agg == Agg::Std { var.sqrt() } else { var }
+                    })
+                })
                 .collect();
             Column::from(out)
         }
         Agg::Min | Agg::Max => min_max(name, col, agg == Agg::Min, codes, g)?,
         Agg::First | Agg::Last => {
             let first = agg == Agg::First;
-            let rows = fold_groups(codes, g, None::<usize>, |s, i| {
-                if !col.is_missing(i) && (!first || s.is_none()) {
-                    *s = Some(i);
-                }
-            }, |a, b| if first { a.or(b) } else { b.or(a) });
+            let rows = fold_groups(
+                codes,
+                g,
+                None::<usize>,
+                |s, i| {
+                    if !col.is_missing(i) && (!first || s.is_none()) {
+                        *s = Some(i);
+                    }
+                },
+                |a, b| if first { a.or(b) } else { b.or(a) },
+            );
             col.take_opt(&rows)
         }
         Agg::NUnique => {
@@ -413,12 +580,35 @@ fn median(v: &mut [f64]) -> Option<f64> {
     Some((lower + m) / 2.0)
 }
 
-fn sums_counts(col: &Column, name: &str, codes: &[u32], g: usize, op: &str) -> Result<(Vec<(f64, u64)>, Prim<f64>)> {
+/// Per-group (sum, count) of the non-missing values, and the column as floats.
+type SumsCounts = (Vec<(f64, u64)>, Prim<f64>);
+
+fn sums_counts(col: &Column, name: &str, codes: &[u32], g: usize, op: &str) -> Result<SumsCounts> {
     let p = numeric(col, name, op)?;
     let v = &p.values;
     let sums = match &p.validity {
-        None => fold_groups(codes, g, (0.0, 0u64), |s, i| if !v[i].is_nan() { *s = (s.0 + v[i], s.1 + 1) }, |a, b| (a.0 + b.0, a.1 + b.1)),
-        Some(m) => fold_groups(codes, g, (0.0, 0u64), |s, i| if m[i] && !v[i].is_nan() { *s = (s.0 + v[i], s.1 + 1) }, |a, b| (a.0 + b.0, a.1 + b.1)),
+        None => fold_groups(
+            codes,
+            g,
+            (0.0, 0u64),
+            |s, i| {
+                if !v[i].is_nan() {
+                    *s = (s.0 + v[i], s.1 + 1)
+                }
+            },
+            |a, b| (a.0 + b.0, a.1 + b.1),
+        ),
+        Some(m) => fold_groups(
+            codes,
+            g,
+            (0.0, 0u64),
+            |s, i| {
+                if m[i] && !v[i].is_nan() {
+                    *s = (s.0 + v[i], s.1 + 1)
+                }
+            },
+            |a, b| (a.0 + b.0, a.1 + b.1),
+        ),
     };
     Ok((sums, p))
 }
@@ -433,40 +623,88 @@ fn min_max(name: &str, col: &Column, min: bool, codes: &[u32], g: usize) -> Resu
     }
     Ok(match col {
         Column::Int64(p) | Column::Datetime(p) => {
-            let out = fold_groups(codes, g, None::<i64>, |s, i| *s = pick(min, *s, p.get(i)), |a, b| pick(min, a, b));
+            let out = fold_groups(
+                codes,
+                g,
+                None::<i64>,
+                |s, i| *s = pick(min, *s, p.get(i)),
+                |a, b| pick(min, a, b),
+            );
             let prim = Prim::from_options(out);
-            if matches!(col, Column::Datetime(_)) { Column::Datetime(prim) } else { Column::Int64(prim) }
+            if matches!(col, Column::Datetime(_)) {
+                Column::Datetime(prim)
+            } else {
+                Column::Int64(prim)
+            }
         }
         Column::Float64(p) => {
-            let out = fold_groups(codes, g, None::<f64>, |s, i| {
-                if let Some(v) = p.get(i).filter(|v| !v.is_nan()) {
-                    *s = pick(min, *s, Some(v));
-                }
-            }, |a, b| pick(min, a, b));
+            let out = fold_groups(
+                codes,
+                g,
+                None::<f64>,
+                |s, i| {
+                    if let Some(v) = p.get(i).filter(|v| !v.is_nan()) {
+                        *s = pick(min, *s, Some(v));
+                    }
+                },
+                |a, b| pick(min, a, b),
+            );
             Column::from(out)
         }
-        Column::Bool(p) => Column::from(fold_groups(codes, g, None::<bool>, |s, i| *s = pick(min, *s, p.get(i)), |a, b| pick(min, a, b))),
+        Column::Bool(p) => Column::from(fold_groups(
+            codes,
+            g,
+            None::<bool>,
+            |s, i| *s = pick(min, *s, p.get(i)),
+            |a, b| pick(min, a, b),
+        )),
         Column::Utf8(s) => {
             // Track the winning row per group; compare the strings in place.
-            let better = |a: usize, b: usize| if min { s.raw(b) < s.raw(a) } else { s.raw(b) > s.raw(a) };
-            let rows = fold_groups(codes, g, None::<usize>, |st, i| {
-                if s.is_valid(i) && st.is_none_or(|cur| better(cur, i)) {
-                    *st = Some(i);
+            let better = |a: usize, b: usize| {
+                if min {
+                    s.raw(b) < s.raw(a)
+                } else {
+                    s.raw(b) > s.raw(a)
                 }
-            }, |a, b| match (a, b) {
-                (Some(x), Some(y)) => Some(if better(x, y) { y } else { x }),
-                (x, y) => x.or(y),
-            });
-            Column::Utf8(Strings::from_options(rows.iter().map(|r| r.map(|r| s.raw(r)))))
+            };
+            let rows = fold_groups(
+                codes,
+                g,
+                None::<usize>,
+                |st, i| {
+                    if s.is_valid(i) && st.is_none_or(|cur| better(cur, i)) {
+                        *st = Some(i);
+                    }
+                },
+                |a, b| match (a, b) {
+                    (Some(x), Some(y)) => Some(if better(x, y) { y } else { x }),
+                    (x, y) => x.or(y),
+                },
+            );
+            Column::Utf8(Strings::from_options(
+                rows.iter().map(|r| r.map(|r| s.raw(r))),
+            ))
         }
         Column::Categorical(c) => {
-            let out = fold_groups(codes, g, None::<u32>, |s, i| {
-                let code = c.codes[i];
-                if code != crate::column::NULL_CODE {
-                    *s = pick(min, *s, Some(code));
-                }
-            }, |a, b| pick(min, a, b));
-            Column::Categorical(c.with_codes(out.into_iter().map(|o| o.unwrap_or(crate::column::NULL_CODE)).collect()))
+            let out = fold_groups(
+                codes,
+                g,
+                None::<u32>,
+                |s, i| {
+                    let code = c.codes[i];
+                    if code != crate::column::NULL_CODE {
+                        *s = pick(min, *s, Some(code));
+                    }
+                },
+                |a, b| pick(min, a, b),
+            );
+            Column::Categorical(
+                c.with_codes(
+                    out.into_iter()
+                        .map(|o| o.unwrap_or(crate::column::NULL_CODE))
+                        .collect(),
+                ),
+            )
         }
         Column::Mixed(_) => {
             return Err(FrameError::TypeMismatch {

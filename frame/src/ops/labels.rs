@@ -10,14 +10,22 @@ impl DataFrame {
     /// Turns columns into the row labels (pandas' `set_index`), removing them from the data.
     pub fn to_labels(&self, columns: &[&str]) -> Result<DataFrame> {
         if columns.is_empty() {
-            return Err(FrameError::InvalidArgument("to_labels needs at least one column".into()));
+            return Err(FrameError::InvalidArgument(
+                "to_labels needs at least one column".into(),
+            ));
         }
-        let levels = columns.iter().map(|c| Ok(Arc::new(self.column(c)?.clone()))).collect::<Result<Vec<_>>>()?;
+        let levels = columns
+            .iter()
+            .map(|c| Ok(Arc::new(self.column(c)?.clone())))
+            .collect::<Result<Vec<_>>>()?;
         let rest = self.drop(columns)?;
         DataFrame::from_parts(
             rest.names,
             rest.columns,
-            Index::Labels { names: columns.iter().map(|c| c.to_string()).collect(), levels },
+            Index::Labels {
+                names: columns.iter().map(|c| c.to_string()).collect(),
+                levels,
+            },
         )
     }
 
@@ -44,7 +52,10 @@ impl DataFrame {
 
     /// Drops the row labels, labelling rows by position (`reset_index(drop=True)`).
     pub fn reset_labels(&self) -> DataFrame {
-        DataFrame { index: Index::Range(self.nrows()), ..self.clone() }
+        DataFrame {
+            index: Index::Range(self.nrows()),
+            ..self.clone()
+        }
     }
 
     /// Renames columns: each `(old, new)` pair; an unknown old label or a resulting

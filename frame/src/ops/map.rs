@@ -24,7 +24,11 @@ impl DataFrame {
         let blocks = grid.blocks(rows, cols);
         let results: Vec<Vec<Vec<Value>>> = blocks
             .par_iter()
-            .map(|(r, c)| c.clone().map(|ci| r.clone().map(|ri| f(&self.columns[ci].get(ri))).collect()).collect())
+            .map(|(r, c)| {
+                c.clone()
+                    .map(|ci| r.clone().map(|ri| f(&self.columns[ci].get(ri))).collect())
+                    .collect()
+            })
             .collect();
         // Re-assemble: column `ci` is the concatenation of its pieces over the row ranges.
         let col_ranges = grid.col_ranges(cols);
@@ -35,8 +39,15 @@ impl DataFrame {
             }
         }
         debug_assert_eq!(col_ranges.last().map_or(0, |r| r.end), cols);
-        let columns = pieces.into_par_iter().map(|v| Arc::new(Column::from_values(v))).collect();
-        DataFrame { names: self.names.clone(), columns, index: self.index.clone() }
+        let columns = pieces
+            .into_par_iter()
+            .map(|v| Arc::new(Column::from_values(v)))
+            .collect();
+        DataFrame {
+            names: self.names.clone(),
+            columns,
+            index: self.index.clone(),
+        }
     }
 
     /// Row-wise map (full-row partitions, run in parallel): `f` sees each row's values in
@@ -61,7 +72,10 @@ impl DataFrame {
 
     /// Column-wise map (full-column partitions, in parallel): `f` gets each label and column
     /// and returns a column of the same length.
-    pub fn map_columns(&self, f: impl Fn(&str, &Column) -> Result<Column> + Sync) -> Result<DataFrame> {
+    pub fn map_columns(
+        &self,
+        f: impl Fn(&str, &Column) -> Result<Column> + Sync,
+    ) -> Result<DataFrame> {
         let columns = self
             .names
             .par_iter()
@@ -72,7 +86,11 @@ impl DataFrame {
                 Ok(Arc::new(out))
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(DataFrame { names: self.names.clone(), columns, index: self.index.clone() })
+        Ok(DataFrame {
+            names: self.names.clone(),
+            columns,
+            index: self.index.clone(),
+        })
     }
 
     /// A typed cell map over one numeric column, as floats: `f` runs on each non-null value
@@ -90,21 +108,31 @@ impl DataFrame {
         } else {
             p.values.iter().map(|&v| f(v)).collect()
         };
-        Ok(Column::Float64(Prim { values, validity: p.validity }))
+        Ok(Column::Float64(Prim {
+            values,
+            validity: p.validity,
+        }))
     }
 
     /// A boolean mask from a predicate over one column's values (nulls give `false`), for
     /// [`DataFrame::filter_mask`].
     pub fn mask(&self, name: &str, predicate: impl Fn(&Value) -> bool + Sync) -> Result<Vec<bool>> {
         let col = self.column(name)?;
-        Ok((0..col.len()).into_par_iter().map(|i| {
-            let v = col.get(i);
-            !v.is_null() && predicate(&v)
-        }).collect())
+        Ok((0..col.len())
+            .into_par_iter()
+            .map(|i| {
+                let v = col.get(i);
+                !v.is_null() && predicate(&v)
+            })
+            .collect())
     }
 
     /// Filter: the rows where `predicate` holds for column `name` (nulls never match).
-    pub fn filter(&self, name: &str, predicate: impl Fn(&Value) -> bool + Sync) -> Result<DataFrame> {
+    pub fn filter(
+        &self,
+        name: &str,
+        predicate: impl Fn(&Value) -> bool + Sync,
+    ) -> Result<DataFrame> {
         let mask = self.mask(name, predicate)?;
         self.filter_mask(&mask)
     }

@@ -24,12 +24,20 @@ pub struct SortKey {
 impl SortKey {
     /// Ascending, nulls last.
     pub fn asc(column: &str) -> SortKey {
-        SortKey { column: column.to_string(), descending: false, nulls_first: false }
+        SortKey {
+            column: column.to_string(),
+            descending: false,
+            nulls_first: false,
+        }
     }
 
     /// Descending, nulls last.
     pub fn desc(column: &str) -> SortKey {
-        SortKey { column: column.to_string(), descending: true, nulls_first: false }
+        SortKey {
+            column: column.to_string(),
+            descending: true,
+            nulls_first: false,
+        }
     }
 
     /// The same key with nulls placed first.
@@ -78,8 +86,20 @@ impl<'a> RowOrder<'a> {
             let (ma, mb) = (missing(key, a), missing(key, b));
             let ord = match (ma, mb) {
                 (true, true) => Ordering::Equal,
-                (true, false) => return if *nulls_first { Ordering::Less } else { Ordering::Greater },
-                (false, true) => return if *nulls_first { Ordering::Greater } else { Ordering::Less },
+                (true, false) => {
+                    return if *nulls_first {
+                        Ordering::Less
+                    } else {
+                        Ordering::Greater
+                    };
+                }
+                (false, true) => {
+                    return if *nulls_first {
+                        Ordering::Greater
+                    } else {
+                        Ordering::Less
+                    };
+                }
                 (false, false) => {
                     let o = match key {
                         Keyed::Int(p) => p.values[a].cmp(&p.values[b]),
@@ -119,14 +139,21 @@ fn encode(col: &Column, descending: bool, nulls_first: bool) -> Vec<(u8, u64)> {
     let flip = |v: u64| if descending { !v } else { v };
     let n = col.len();
     let by = |f: &(dyn Fn(usize) -> Option<u64> + Sync)| -> Vec<(u8, u64)> {
-        (0..n).into_par_iter().map(|i| f(i).map_or((null, 0), |v| (1, flip(v)))).collect()
+        (0..n)
+            .into_par_iter()
+            .map(|i| f(i).map_or((null, 0), |v| (1, flip(v))))
+            .collect()
     };
     match col {
         Column::Int64(p) | Column::Datetime(p) => by(&|i| p.get(i).map(|v| (v as u64) ^ (1 << 63))),
         Column::Float64(p) => by(&|i| {
             p.get(i).filter(|v| !v.is_nan()).map(|v| {
                 let bits = (if v == 0.0 { 0.0f64 } else { v }).to_bits();
-                if bits >> 63 == 1 { !bits } else { bits | (1 << 63) }
+                if bits >> 63 == 1 {
+                    !bits
+                } else {
+                    bits | (1 << 63)
+                }
             })
         }),
         Column::Bool(p) => by(&|i| p.get(i).map(u64::from)),
@@ -180,7 +207,10 @@ impl DataFrame {
     /// Sorts rows by their labels, ascending (pandas' `sort_index`).
     pub fn sort_index(&self) -> DataFrame {
         let levels: Vec<(String, std::sync::Arc<Column>)> = self.index.to_columns();
-        let cols: Vec<(&Column, bool, bool)> = levels.iter().map(|(_, c)| (c.as_ref(), false, false)).collect();
+        let cols: Vec<(&Column, bool, bool)> = levels
+            .iter()
+            .map(|(_, c)| (c.as_ref(), false, false))
+            .collect();
         let rows = sorted_rows(&cols, (0..self.nrows()).collect());
         self.take_unchecked(&rows)
     }

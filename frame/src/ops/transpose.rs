@@ -16,7 +16,10 @@ impl DataFrame {
     /// Float64, Categorical gives Utf8, anything else `Mixed` — pandas' `object`); call
     /// [`DataFrame::infer_types`] to re-induce domains. Errors when row labels repeat.
     pub fn transpose(&self) -> Result<DataFrame> {
-        let mut target = self.columns.first().map_or(crate::DType::Mixed, |c| c.dtype());
+        let mut target = self
+            .columns
+            .first()
+            .map_or(crate::DType::Mixed, |c| c.dtype());
         for c in &self.columns {
             target = target.promote(c.dtype());
         }
@@ -24,7 +27,14 @@ impl DataFrame {
             target = crate::DType::Utf8;
         }
         let names: Vec<String> = (0..self.nrows())
-            .map(|r| self.index.label(r).iter().map(ToString::to_string).collect::<Vec<_>>().join(","))
+            .map(|r| {
+                self.index
+                    .label(r)
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
             .collect();
         let columns = (0..self.nrows())
             .into_par_iter()

@@ -49,32 +49,57 @@ impl DataFrame {
     /// Rolling window over the last `window` rows of every column (pandas'
     /// `rolling(window, min_periods).agg()`); `min_periods` defaults to `window`. Every
     /// column must be numeric.
-    pub fn rolling(&self, window: usize, min_periods: Option<usize>, agg: WindowAgg) -> Result<DataFrame> {
+    pub fn rolling(
+        &self,
+        window: usize,
+        min_periods: Option<usize>,
+        agg: WindowAgg,
+    ) -> Result<DataFrame> {
         if window == 0 {
-            return Err(FrameError::InvalidWindow { size: 0, reason: "a rolling window needs at least one row" });
+            return Err(FrameError::InvalidWindow {
+                size: 0,
+                reason: "a rolling window needs at least one row",
+            });
         }
         let min_periods = min_periods.unwrap_or(window);
         if min_periods > window {
-            return Err(FrameError::InvalidWindow { size: window as i64, reason: "min_periods must not exceed the window" });
+            return Err(FrameError::InvalidWindow {
+                size: window as i64,
+                reason: "min_periods must not exceed the window",
+            });
         }
-        self.numeric_columnwise("rolling", |p| Column::from(rolling(p, window, min_periods, agg)))
+        self.numeric_columnwise("rolling", |p| {
+            Column::from(rolling(p, window, min_periods, agg))
+        })
     }
 
     /// Expanding window: every row sees all rows up to it (pandas' `expanding`).
     pub fn expanding(&self, min_periods: usize, agg: WindowAgg) -> Result<DataFrame> {
         let window = self.nrows().max(1);
-        self.numeric_columnwise("expanding", |p| Column::from(rolling(p, window, min_periods, agg)))
+        self.numeric_columnwise("expanding", |p| {
+            Column::from(rolling(p, window, min_periods, agg))
+        })
     }
 
     /// Shifts every column by `periods` rows (negative: upwards), filling with nulls.
     pub fn shift(&self, periods: i64) -> DataFrame {
         let n = self.nrows() as i64;
-        let idx: Vec<Option<usize>> = (0..n).map(|i| {
-            let src = i - periods;
-            (0..n).contains(&src).then_some(src as usize)
-        }).collect();
-        let columns = self.columns.par_iter().map(|c| Arc::new(c.take_opt(&idx))).collect();
-        DataFrame { names: self.names.clone(), columns, index: self.index.clone() }
+        let idx: Vec<Option<usize>> = (0..n)
+            .map(|i| {
+                let src = i - periods;
+                (0..n).contains(&src).then_some(src as usize)
+            })
+            .collect();
+        let columns = self
+            .columns
+            .par_iter()
+            .map(|c| Arc::new(c.take_opt(&idx)))
+            .collect();
+        DataFrame {
+            names: self.names.clone(),
+            columns,
+            index: self.index.clone(),
+        }
     }
 
     /// `x[i] - x[i - periods]` for every numeric column, as Float64 (pandas' `diff`).
@@ -135,13 +160,20 @@ impl DataFrame {
                     })
                     .collect();
                 // Missing inputs stay missing: null where the input was null, NaN where NaN.
-                Ok(Column::Float64(Prim { values: out, validity: p.validity.clone() }))
+                Ok(Column::Float64(Prim {
+                    values: out,
+                    validity: p.validity.clone(),
+                }))
             }
             other => Err(not_numeric(name, other, "cumulative")),
         })
     }
 
-    fn numeric_columnwise(&self, op: &str, f: impl Fn(&Prim<f64>) -> Column + Sync) -> Result<DataFrame> {
+    fn numeric_columnwise(
+        &self,
+        op: &str,
+        f: impl Fn(&Prim<f64>) -> Column + Sync,
+    ) -> Result<DataFrame> {
         self.map_columns(|name, col| match col.to_f64() {
             Some(p) if col.dtype() != crate::DType::Bool => Ok(f(&p)),
             _ => Err(not_numeric(name, col, op)),
@@ -171,7 +203,13 @@ fn rolling(p: &Prim<f64>, window: usize, min_periods: usize, agg: WindowAgg) -> 
             sum += v;
             sumsq += v * v;
             count += 1;
-            let evict = |back: f64| if agg == WindowAgg::Min { back >= v } else { back <= v };
+            let evict = |back: f64| {
+                if agg == WindowAgg::Min {
+                    back >= v
+                } else {
+                    back <= v
+                }
+            };
             while deque.back().is_some_and(|&b| evict(p.values[b])) {
                 deque.pop_back();
             }
@@ -199,7 +237,11 @@ fn rolling(p: &Prim<f64>, window: usize, min_periods: usize, agg: WindowAgg) -> 
             WindowAgg::Min | WindowAgg::Max => deque.front().map(|&f| p.values[f]),
             WindowAgg::Var | WindowAgg::Std => (count >= 2).then(|| {
                 let var = ((sumsq - sum * sum / c) / (c - 1.0)).max(0.0);
-                if agg == WindowAgg::Std { var.sqrt() } else { var }
+                if agg == WindowAgg::Std {
+                    var.sqrt()
+                } else {
+                    var
+                }
             }),
         });
     }

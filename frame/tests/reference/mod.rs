@@ -25,7 +25,10 @@ impl Table {
     }
 
     pub(crate) fn col(&self, name: &str) -> usize {
-        self.names.iter().position(|n| n == name).expect("known column")
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .expect("known column")
     }
 }
 
@@ -41,21 +44,37 @@ pub(crate) fn same(a: &Value, b: &Value) -> bool {
         (x, y) if x.is_missing() || y.is_missing() => false,
         (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
             let (x, y) = (a.as_f64().unwrap(), b.as_f64().unwrap());
-            x == y || (x.is_finite() && y.is_finite() && (x - y).abs() <= 1e-9 * (1.0 + x.abs().max(y.abs())))
+            x == y
+                || (x.is_finite()
+                    && y.is_finite()
+                    && (x - y).abs() <= 1e-9 * (1.0 + x.abs().max(y.abs())))
         }
         _ => a == b,
     }
 }
 
 pub(crate) fn same_rows(a: &[Vec<Value>], b: &[Vec<Value>]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q)))
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q)))
 }
 
 /// Asserts two tables agree (labels, names, cells), printing both on failure.
 pub(crate) fn assert_same(actual: &Table, expected: &Table) {
     assert_eq!(actual.names, expected.names, "column labels");
-    assert!(same_rows(&actual.rows, &expected.rows), "cells differ\nactual:   {:?}\nexpected: {:?}", actual.rows, expected.rows);
-    assert!(same_rows(&actual.labels, &expected.labels), "labels differ\nactual:   {:?}\nexpected: {:?}", actual.labels, expected.labels);
+    assert!(
+        same_rows(&actual.rows, &expected.rows),
+        "cells differ\nactual:   {:?}\nexpected: {:?}",
+        actual.rows,
+        expected.rows
+    );
+    assert!(
+        same_rows(&actual.labels, &expected.labels),
+        "labels differ\nactual:   {:?}\nexpected: {:?}",
+        actual.labels,
+        expected.labels
+    );
 }
 
 /// Orders values like sorting does: missing last, numbers by value, strings bytewise.
@@ -70,7 +89,9 @@ pub(crate) fn cmp_nulls_last(a: &Value, b: &Value) -> Ordering {
 
 /// Key equality for grouping and joining: null equals null, NaN equals NaN.
 pub(crate) fn key_eq(a: &[Value], b: &[Value]) -> bool {
-    a.iter().zip(b).all(|(x, y)| x.key_eq(y) || (missing(x) && missing(y)))
+    a.iter()
+        .zip(b)
+        .all(|(x, y)| x.key_eq(y) || (missing(x) && missing(y)))
 }
 
 pub(crate) fn aggregate(values: &[Value], agg: Agg) -> Value {
@@ -87,7 +108,13 @@ pub(crate) fn aggregate(values: &[Value], agg: Agg) -> Value {
                 Value::Int(present.iter().map(|v| v.as_f64().unwrap() as i64).sum())
             }
         }
-        Agg::Mean => if present.is_empty() { Value::Null } else { Value::Float(floats.iter().sum::<f64>() / n) },
+        Agg::Mean => {
+            if present.is_empty() {
+                Value::Null
+            } else {
+                Value::Float(floats.iter().sum::<f64>() / n)
+            }
+        }
         Agg::Var | Agg::Std => {
             if floats.len() < 2 {
                 return Value::Null;
@@ -96,8 +123,14 @@ pub(crate) fn aggregate(values: &[Value], agg: Agg) -> Value {
             let var = floats.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - 1.0);
             Value::Float(if agg == Agg::Std { var.sqrt() } else { var })
         }
-        Agg::Min => present.iter().min_by(|a, b| a.total_cmp(b)).map_or(Value::Null, |v| (*v).clone()),
-        Agg::Max => present.iter().max_by(|a, b| a.total_cmp(b)).map_or(Value::Null, |v| (*v).clone()),
+        Agg::Min => present
+            .iter()
+            .min_by(|a, b| a.total_cmp(b))
+            .map_or(Value::Null, |v| (*v).clone()),
+        Agg::Max => present
+            .iter()
+            .max_by(|a, b| a.total_cmp(b))
+            .map_or(Value::Null, |v| (*v).clone()),
         Agg::First => present.first().map_or(Value::Null, |v| (*v).clone()),
         Agg::Last => present.last().map_or(Value::Null, |v| (*v).clone()),
         Agg::NUnique => {
@@ -116,7 +149,11 @@ pub(crate) fn aggregate(values: &[Value], agg: Agg) -> Value {
             let mut f = floats.clone();
             f.sort_by(f64::total_cmp);
             let m = f.len() / 2;
-            Value::Float(if f.len() % 2 == 1 { f[m] } else { (f[m - 1] + f[m]) / 2.0 })
+            Value::Float(if f.len() % 2 == 1 {
+                f[m]
+            } else {
+                (f[m - 1] + f[m]) / 2.0
+            })
         }
     }
 }
@@ -136,10 +173,22 @@ pub(crate) fn groupby(t: &Table, keys: &[&str], specs: &[(&str, Agg)], dropna: b
             None => groups.push((key, vec![r])),
         }
     }
-    groups.sort_by(|(a, _), (b, _)| a.iter().zip(b).map(|(x, y)| cmp_nulls_last(x, y)).find(|o| o.is_ne()).unwrap_or(Ordering::Equal));
+    groups.sort_by(|(a, _), (b, _)| {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| cmp_nulls_last(x, y))
+            .find(|o| o.is_ne())
+            .unwrap_or(Ordering::Equal)
+    });
     let names = specs
         .iter()
-        .map(|&(c, a)| if specs.iter().filter(|(c2, _)| *c2 == c).count() > 1 { format!("{c}_{}", a.name()) } else { c.to_string() })
+        .map(|&(c, a)| {
+            if specs.iter().filter(|(c2, _)| *c2 == c).count() > 1 {
+                format!("{c}_{}", a.name())
+            } else {
+                c.to_string()
+            }
+        })
         .collect();
     Table {
         labels: groups.iter().map(|(k, _)| k.clone()).collect(),
@@ -151,7 +200,13 @@ pub(crate) fn groupby(t: &Table, keys: &[&str], specs: &[(&str, Agg)], dropna: b
                     .iter()
                     .map(|&(c, a)| {
                         let ci = t.col(c);
-                        aggregate(&rows.iter().map(|&r| t.rows[r][ci].clone()).collect::<Vec<_>>(), a)
+                        aggregate(
+                            &rows
+                                .iter()
+                                .map(|&r| t.rows[r][ci].clone())
+                                .collect::<Vec<_>>(),
+                            a,
+                        )
                     })
                     .collect()
             })
@@ -168,8 +223,20 @@ pub(crate) fn sort(t: &Table, keys: &[(&str, bool, bool)]) -> Table {
             let (x, y) = (&t.rows[a][c], &t.rows[b][c]);
             let o = match (missing(x), missing(y)) {
                 (true, true) => Ordering::Equal,
-                (true, false) => if nf { Ordering::Less } else { Ordering::Greater },
-                (false, true) => if nf { Ordering::Greater } else { Ordering::Less },
+                (true, false) => {
+                    if nf {
+                        Ordering::Less
+                    } else {
+                        Ordering::Greater
+                    }
+                }
+                (false, true) => {
+                    if nf {
+                        Ordering::Greater
+                    } else {
+                        Ordering::Less
+                    }
+                }
                 _ => {
                     let o = x.total_cmp(y);
                     if desc { o.reverse() } else { o }
@@ -199,7 +266,9 @@ pub(crate) fn merge(l: &Table, r: &Table, key: &str, how: &str) -> Table {
     let mut pairs: Vec<(Option<usize>, Option<usize>)> = Vec::new();
     if how == "right" {
         for (j, rr) in r.rows.iter().enumerate() {
-            let m: Vec<usize> = (0..l.rows.len()).filter(|&i| eq(&l.rows[i][lk], &rr[rk])).collect();
+            let m: Vec<usize> = (0..l.rows.len())
+                .filter(|&i| eq(&l.rows[i][lk], &rr[rk]))
+                .collect();
             if m.is_empty() {
                 pairs.push((None, Some(j)));
             }
@@ -207,7 +276,9 @@ pub(crate) fn merge(l: &Table, r: &Table, key: &str, how: &str) -> Table {
         }
     } else {
         for (i, lr) in l.rows.iter().enumerate() {
-            let m: Vec<usize> = (0..r.rows.len()).filter(|&j| eq(&lr[lk], &r.rows[j][rk])).collect();
+            let m: Vec<usize> = (0..r.rows.len())
+                .filter(|&j| eq(&lr[lk], &r.rows[j][rk]))
+                .collect();
             if m.is_empty() && how != "inner" {
                 pairs.push((Some(i), None));
             }
@@ -229,11 +300,19 @@ pub(crate) fn merge(l: &Table, r: &Table, key: &str, how: &str) -> Table {
     }
     let mut names = Vec::new();
     for n in &l.names {
-        names.push(if n != key && r.names.contains(n) { format!("{n}_x") } else { n.clone() });
+        names.push(if n != key && r.names.contains(n) {
+            format!("{n}_x")
+        } else {
+            n.clone()
+        });
     }
     for n in &r.names {
         if n != key {
-            names.push(if l.names.contains(n) { format!("{n}_y") } else { n.clone() });
+            names.push(if l.names.contains(n) {
+                format!("{n}_y")
+            } else {
+                n.clone()
+            });
         }
     }
     let rows = pairs
@@ -254,18 +333,37 @@ pub(crate) fn merge(l: &Table, r: &Table, key: &str, how: &str) -> Table {
             row
         })
         .collect::<Vec<_>>();
-    Table { labels: (0..rows.len()).map(|i| vec![Value::Int(i as i64)]).collect(), names, rows }
+    Table {
+        labels: (0..rows.len())
+            .map(|i| vec![Value::Int(i as i64)])
+            .collect(),
+        names,
+        rows,
+    }
 }
 
 /// Rolling aggregation of one series (missing values skipped).
-pub(crate) fn rolling(values: &[Value], window: usize, min_periods: usize, agg: &str) -> Vec<Value> {
+pub(crate) fn rolling(
+    values: &[Value],
+    window: usize,
+    min_periods: usize,
+    agg: &str,
+) -> Vec<Value> {
     (0..values.len())
         .map(|i| {
             let lo = (i + 1).saturating_sub(window);
-            let w: Vec<f64> = values[lo..=i].iter().filter(|v| !missing(v)).filter_map(|v| v.as_f64()).collect();
+            let w: Vec<f64> = values[lo..=i]
+                .iter()
+                .filter(|v| !missing(v))
+                .filter_map(|v| v.as_f64())
+                .collect();
             let n = w.len();
             if agg == "count" {
-                return if n >= min_periods { Value::Float(n as f64) } else { Value::Null };
+                return if n >= min_periods {
+                    Value::Float(n as f64)
+                } else {
+                    Value::Null
+                };
             }
             if n < min_periods.max(1) {
                 return Value::Null;
@@ -281,7 +379,8 @@ pub(crate) fn rolling(values: &[Value], window: usize, min_periods: usize, agg: 
                         return Value::Null;
                     }
                     let mean = sum / n as f64;
-                    let var = w.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n as f64 - 1.0);
+                    let var =
+                        w.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n as f64 - 1.0);
                     Value::Float(if agg == "std" { var.sqrt() } else { var })
                 }
                 _ => unreachable!(),
