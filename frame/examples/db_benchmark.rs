@@ -277,8 +277,18 @@ fn groupby(path: &str, runs: usize) -> BoxResult<()> {
         .and_then(|s| s.to_str())
         .unwrap_or("groupby")
         .to_string();
+    // As db-benchmark's pandas and polars scripts do, the string keys load as categoricals
+    // (STRATUS_CATEGORICAL=id1,id2 picks others; empty keeps Utf8).
+    let categorical = match std::env::var("STRATUS_CATEGORICAL") {
+        Ok(list) => list
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
+        Err(_) => vec!["id1".into(), "id2".into(), "id3".into()],
+    };
     let options = CsvOptions {
-        categorical: vec!["id1".into(), "id2".into(), "id3".into()],
+        categorical,
         ..CsvOptions::default()
     };
     let started = Instant::now();

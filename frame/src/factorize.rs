@@ -12,7 +12,6 @@ use std::hash::{BuildHasher, Hash};
 use rayon::prelude::*;
 
 use crate::column::{Column, NULL_CODE, PAR_THRESHOLD};
-use crate::partition::split;
 use crate::value::KeyValue;
 
 /// Dense group codes for the rows of one or more key columns.
@@ -41,9 +40,9 @@ impl Groups {
 struct Fixed;
 
 impl BuildHasher for Fixed {
-    type Hasher = foldhash::fast::FoldHasher<'static>;
+    type Hasher = foldhash::quality::FoldHasher<'static>;
     fn build_hasher(&self) -> Self::Hasher {
-        foldhash::fast::FixedState::with_seed(0x5eed).build_hasher()
+        foldhash::quality::FixedState::with_seed(0x5eed).build_hasher()
     }
 }
 
@@ -181,21 +180,124 @@ fn factorize_dense(values: &[u64], space: usize) -> Groups {
     Groups { codes, first_rows }
 }
 
-/// One chunk's codes and its distinct keys with their first rows.
-type Local<K> = (Vec<u32>, Vec<(K, usize)>);
-
-/// Factorizes by a hashable key per row, in parallel chunks.
+/// Factorizes by a hashable key per row. Large inputs are radix-partitioned by hash, so
+/// each partition's table is small (cache-resident) and partitions run in parallel without
+/// a global merge; groups are then renumbered by first appearance with one scan.
 fn factorize_by<K, F>(len: usize, key: F) -> Groups
 where
     K: Hash + Eq + Copy + Send + Sync,
     F: Fn(usize) -> K + Sync,
 {
-    let chunks = if len >= PAR_THRESHOLD {
-        rayon::current_num_threads().max(1) * 2
-    } else {
-        1
+    if len < PAR_THRESHOLD {
+        let mut map: HashMap<K, u32, Fixed> = HashMap::with_hasher(Fixed);
+        let mut first_rows = Vec::new();
+        let codes = (0..len)
+            .map(|i| {
+                *map.entry(key(i)).or_insert_with(|| {
+                    first_rows.push(i);
+                    (first_rows.len() - 1) as u32
+                })
+            })
+            .collect();
+        return Groups { codes, first_rows };
+    }
+    // Keys that repeat within a prefix of the rows: scan chunks sequentially with
+    // chunk-local tables and merge them — sequential reads beat partitioning's random ones.
+    // Keys nearly all distinct: partition by hash, so no table outgrows the cache and no
+    // merge is needed.
+    let sample = len.min(1 << 16);
+    let distinct = {
+        let mut seen: std::collections::HashSet<K, Fixed> =
+            std::collections::HashSet::with_hasher(Fixed);
+        (0..sample).for_each(|i| {
+            seen.insert(key(i));
+        });
+        seen.len()
     };
-    let ranges = split(len, chunks);
+    if distinct * 10 < sample * 9 {
+        return factorize_chunked(len, key);
+    }
+    const BITS: u32 = 7;
+    let parts = 1usize << BITS;
+    let part_of = |h: u64| (h >> (64 - BITS)) as usize;
+    let hashes: Vec<u64> = (0..len)
+        .into_par_iter()
+        .map(|i| Fixed.hash_one(key(i)))
+        .collect();
+    let mut starts = vec![0usize; parts + 1];
+    for &h in &hashes {
+        starts[part_of(h) + 1] += 1;
+    }
+    for p in 0..parts {
+        starts[p + 1] += starts[p];
+    }
+    let mut fill = starts.clone();
+    let mut rows = vec![0usize; len];
+    for (i, &h) in hashes.iter().enumerate() {
+        let p = part_of(h);
+        rows[fill[p]] = i;
+        fill[p] += 1;
+    }
+    drop(hashes);
+    let results: Vec<(Vec<u32>, Vec<usize>)> = (0..parts)
+        .into_par_iter()
+        .map(|p| {
+            let part = &rows[starts[p]..starts[p + 1]];
+            let mut map: HashMap<K, u32, Fixed> = HashMap::with_hasher(Fixed);
+            let mut firsts = Vec::new();
+            let codes = part
+                .iter()
+                .map(|&r| {
+                    *map.entry(key(r)).or_insert_with(|| {
+                        firsts.push(r);
+                        (firsts.len() - 1) as u32
+                    })
+                })
+                .collect();
+            (codes, firsts)
+        })
+        .collect();
+    let mut codes = vec![0u32; len];
+    let mut offset = 0u32;
+    let mut first_rows = Vec::new();
+    for (p, (local, firsts)) in results.iter().enumerate() {
+        for (&r, &c) in rows[starts[p]..starts[p + 1]].iter().zip(local) {
+            codes[r] = offset + c;
+        }
+        offset += firsts.len() as u32;
+        first_rows.extend_from_slice(firsts);
+    }
+    // Renumber groups in order of their first row: mark each first row, then scan.
+    let mut group_at = vec![u32::MAX; len];
+    for (g, &r) in first_rows.iter().enumerate() {
+        group_at[r] = g as u32;
+    }
+    let mut remap = vec![0u32; first_rows.len()];
+    let mut ordered = Vec::with_capacity(first_rows.len());
+    for (r, &g) in group_at.iter().enumerate() {
+        if g != u32::MAX {
+            remap[g as usize] = ordered.len() as u32;
+            ordered.push(r);
+        }
+    }
+    codes.par_iter_mut().for_each(|c| *c = remap[*c as usize]);
+    Groups {
+        codes,
+        first_rows: ordered,
+    }
+}
+
+/// One chunk's codes and its distinct keys with their first rows.
+type Local<K> = (Vec<u32>, Vec<(K, usize)>);
+
+/// Factorizes chunk by chunk in parallel with chunk-local tables, then merges the tables in
+/// chunk order (first-appearance numbering stays global). Right when keys are few.
+fn factorize_chunked<K, F>(len: usize, key: F) -> Groups
+where
+    K: Hash + Eq + Copy + Send + Sync,
+    F: Fn(usize) -> K + Sync,
+{
+    let ranges = crate::partition::split(len, rayon::current_num_threads().max(1) * 2);
     let locals: Vec<Local<K>> = ranges
         .par_iter()
         .map(|r| {
@@ -214,14 +316,6 @@ where
             (codes, uniques)
         })
         .collect();
-    if locals.len() == 1 {
-        let (codes, uniques) = locals.into_iter().next().expect("one chunk");
-        return Groups {
-            codes,
-            first_rows: uniques.into_iter().map(|(_, r)| r).collect(),
-        };
-    }
-    // Merge in chunk order, so codes number groups by first appearance in the whole column.
     let mut global: HashMap<K, u32, Fixed> = HashMap::with_hasher(Fixed);
     let mut first_rows = Vec::new();
     let remaps: Vec<Vec<u32>> = locals
@@ -238,22 +332,11 @@ where
                 .collect()
         })
         .collect();
-    let mut codes = vec![0u32; len];
-    let mut slices = Vec::with_capacity(ranges.len());
-    let mut rest = codes.as_mut_slice();
-    for r in &ranges {
-        let (head, tail) = rest.split_at_mut(r.len());
-        slices.push(head);
-        rest = tail;
-    }
-    slices
-        .into_par_iter()
-        .zip(locals.par_iter().zip(remaps.par_iter()))
-        .for_each(|(out, ((local, _), remap))| {
-            for (o, &c) in out.iter_mut().zip(local) {
-                *o = remap[c as usize];
-            }
-        });
+    let codes: Vec<u32> = locals
+        .par_iter()
+        .zip(remaps.par_iter())
+        .flat_map_iter(|((local, _), remap)| local.iter().map(|&c| remap[c as usize]))
+        .collect();
     Groups { codes, first_rows }
 }
 

@@ -42,6 +42,20 @@ impl Categorical {
         }
     }
 
+    /// Codes into `categories` (`u32::MAX` for null); categories must be distinct and every
+    /// code in range.
+    pub(crate) fn from_parts(codes: Vec<u32>, categories: Vec<String>) -> Self {
+        debug_assert!(
+            codes
+                .iter()
+                .all(|&c| c == NULL_CODE || (c as usize) < categories.len())
+        );
+        Categorical {
+            codes,
+            categories: Arc::new(categories),
+        }
+    }
+
     /// Number of rows.
     pub fn len(&self) -> usize {
         self.codes.len()

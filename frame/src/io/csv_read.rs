@@ -6,6 +6,8 @@
 //! place, and a chunk whose column must become Utf8 is parsed again for that column — the
 //! original text is never lost (`"007"` stays `"007"` in a string column).
 
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
@@ -13,7 +15,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::column::cast::parse_float;
-use crate::column::{Column, Prim, Strings};
+use crate::column::{Categorical, Column, NULL_CODE, Prim, Strings};
 use crate::datetime;
 use crate::error::{FrameError, Result};
 use crate::frame::DataFrame;
@@ -140,12 +142,23 @@ pub fn read_csv_bytes(bytes: &[u8], options: &CsvOptions) -> Result<DataFrame> {
     let ncols = names.len();
     let chunks = parser.chunks(body_start);
 
-    let mut hints: Vec<Vec<Kind>> = vec![vec![Kind::Infer; ncols]; chunks.len()];
-    let mut parsed: Vec<Option<Vec<Builder>>> = (0..chunks.len()).map(|_| None).collect();
+    // Categorical columns are dictionary-encoded while parsing: no string column is built.
+    let initial: Vec<Kind> = names
+        .iter()
+        .map(|n| {
+            if options.categorical.contains(n) {
+                Kind::Cat
+            } else {
+                Kind::Infer
+            }
+        })
+        .collect();
+    let mut hints: Vec<Vec<Kind>> = vec![initial; chunks.len()];
+    let mut parsed: Vec<Option<Vec<Builder<'_>>>> = (0..chunks.len()).map(|_| None).collect();
     // Parse; then reconcile types across chunks, re-parsing the chunks that must change.
     loop {
         let todo: Vec<usize> = (0..chunks.len()).filter(|&c| parsed[c].is_none()).collect();
-        let results: Vec<(usize, Result<Vec<Builder>>)> = todo
+        let results: Vec<(usize, Result<Vec<Builder<'_>>>)> = todo
             .par_iter()
             .map(|&c| (c, parser.parse_chunk(chunks[c].clone(), ncols, &hints[c])))
             .collect();
@@ -178,24 +191,25 @@ pub fn read_csv_bytes(bytes: &[u8], options: &CsvOptions) -> Result<DataFrame> {
             break;
         }
     }
-    let mut per_chunk: Vec<Vec<Builder>> = parsed.into_iter().map(|p| p.expect("parsed")).collect();
+    let per_chunk: Vec<Vec<Builder<'_>>> = parsed.into_iter().map(|p| p.expect("parsed")).collect();
     let nrows: usize = per_chunk
         .iter()
         .map(|c| c.first().map_or(0, Builder::len))
         .sum();
-    let columns: Vec<Arc<Column>> = (0..ncols)
-        .map(|col| {
-            let parts: Vec<Builder> = per_chunk
-                .iter_mut()
-                .map(|c| std::mem::replace(&mut c[col], Builder::new(Kind::Infer)))
-                .collect();
+    // Regroup by column, then finish the columns in parallel.
+    let mut by_column: Vec<Vec<Builder<'_>>> = (0..ncols)
+        .map(|_| Vec::with_capacity(per_chunk.len()))
+        .collect();
+    for chunk in per_chunk {
+        for (col, b) in chunk.into_iter().enumerate() {
+            by_column[col].push(b);
+        }
+    }
+    let columns: Vec<Arc<Column>> = by_column
+        .into_par_iter()
+        .map(|parts| {
             let target = parts.iter().fold(Kind::Infer, |a, b| a.unify(b.kind()));
-            let column = finish(parts, target);
-            if options.categorical.contains(&names[col]) {
-                Ok(Arc::new(column.cast(crate::DType::Categorical)?))
-            } else {
-                Ok(Arc::new(column))
-            }
+            Ok(Arc::new(finish(parts, target)))
         })
         .collect::<Result<_>>()?;
     let nrows = if ncols == 0 { 0 } else { nrows };
@@ -233,6 +247,8 @@ enum Kind {
     Bool,
     Date,
     Str,
+    /// Dictionary-encoded text (requested, never inferred).
+    Cat,
 }
 
 impl Kind {
@@ -253,17 +269,21 @@ impl Kind {
 }
 
 /// One column of one chunk, built as its type is inferred.
-enum Builder {
+enum Builder<'t> {
     Nulls(usize),
     Int(Vec<i64>, Vec<bool>),
     Float(Vec<f64>, Vec<bool>),
     Bool(Vec<bool>, Vec<bool>),
     Date(Vec<i64>, Vec<bool>),
     Str(Strings),
+    /// Text of a column to dictionary-encode. Encoding happens after parsing, over this
+    /// compact buffer: done during parsing, the streaming file text evicts the dictionary
+    /// from cache and every lookup misses (measured 5x slower for 1e5 distinct values).
+    Cat(Strings, std::marker::PhantomData<&'t str>),
 }
 
-impl Builder {
-    fn new(kind: Kind) -> Builder {
+impl<'t> Builder<'t> {
+    fn new(kind: Kind) -> Builder<'t> {
         match kind {
             Kind::Infer => Builder::Nulls(0),
             Kind::Int => Builder::Int(Vec::new(), Vec::new()),
@@ -271,6 +291,7 @@ impl Builder {
             Kind::Bool => Builder::Bool(Vec::new(), Vec::new()),
             Kind::Date => Builder::Date(Vec::new(), Vec::new()),
             Kind::Str => Builder::Str(Strings::with_capacity(0, 0)),
+            Kind::Cat => Builder::Cat(Strings::with_capacity(0, 0), std::marker::PhantomData),
         }
     }
 
@@ -282,6 +303,7 @@ impl Builder {
             Builder::Bool(..) => Kind::Bool,
             Builder::Date(..) => Kind::Date,
             Builder::Str(_) => Kind::Str,
+            Builder::Cat(..) => Kind::Cat,
         }
     }
 
@@ -292,6 +314,7 @@ impl Builder {
             Builder::Float(v, _) => v.len(),
             Builder::Bool(v, _) => v.len(),
             Builder::Str(s) => s.len(),
+            Builder::Cat(s, _) => s.len(),
         }
     }
 
@@ -311,6 +334,7 @@ impl Builder {
                 m.push(false);
             }
             Builder::Str(s) => s.push(None),
+            Builder::Cat(s, _) => s.push(None),
         }
     }
 
@@ -378,13 +402,20 @@ impl Builder {
                     s.push(Some(field));
                     return true;
                 }
+                Builder::Cat(s, _) => {
+                    s.push(Some(field));
+                    return true;
+                }
             }
         }
     }
 }
 
 /// Concatenates one column's chunk builders into a column of type `target`.
-fn finish(parts: Vec<Builder>, target: Kind) -> Column {
+fn finish(parts: Vec<Builder<'_>>, target: Kind) -> Column {
+    if target == Kind::Cat {
+        return finish_categorical(parts);
+    }
     let mut values_i = Vec::new();
     let mut values_f = Vec::new();
     let mut values_b = Vec::new();
@@ -418,6 +449,9 @@ fn finish(parts: Vec<Builder>, target: Kind) -> Column {
                 mask.extend(m);
             }
             (Builder::Str(s), _) => strings.push(s),
+            (Builder::Cat(..), _) => {
+                unreachable!("a categorical column is categorical in every chunk")
+            }
         }
     }
     match target {
@@ -426,12 +460,66 @@ fn finish(parts: Vec<Builder>, target: Kind) -> Column {
         Kind::Date => Column::Datetime(Prim::with_validity(values_i, mask)),
         Kind::Float => Column::Float64(Prim::with_validity(values_f, mask)),
         Kind::Bool => Column::Bool(Prim::with_validity(values_b, mask)),
+        Kind::Cat => unreachable!("handled above"),
         Kind::Str => Column::Utf8(if strings.len() == 1 {
             strings.pop().expect("one part")
         } else {
             Strings::concat(&strings.iter().collect::<Vec<_>>())
         }),
     }
+}
+
+/// Merges the chunks' dictionaries: categories sorted bytewise (as pandas orders them), each
+/// chunk's local codes mapped to the global ones in parallel.
+fn finish_categorical(parts: Vec<Builder<'_>>) -> Column {
+    // Each chunk's distinct values by local code, and its codes, encoded in parallel.
+    let dicts: Vec<(Vec<&str>, Vec<u32>)> = parts
+        .par_iter()
+        .map(|p| {
+            let Builder::Cat(s, _) = p else {
+                return (Vec::new(), Vec::new());
+            };
+            let mut map: HashMap<&str, u32, foldhash::quality::RandomState> = HashMap::default();
+            let mut values = Vec::new();
+            let codes = (0..s.len())
+                .map(|i| match s.get(i) {
+                    None => NULL_CODE,
+                    Some(v) => *map.entry(v).or_insert_with(|| {
+                        values.push(v);
+                        (values.len() - 1) as u32
+                    }),
+                })
+                .collect();
+            (values, codes)
+        })
+        .collect();
+    // Distinct values first (hashing), then sort only those.
+    let mut global: HashMap<&str, u32, foldhash::quality::RandomState> = HashMap::default();
+    for (values, _) in &dicts {
+        for v in values {
+            global.entry(v).or_insert(0);
+        }
+    }
+    let mut all: Vec<&str> = global.keys().copied().collect();
+    all.sort_unstable();
+    for (rank, v) in all.iter().enumerate() {
+        global.insert(v, rank as u32);
+    }
+    let codes: Vec<u32> = dicts
+        .par_iter()
+        .flat_map_iter(|(values, codes)| {
+            let remap: Vec<u32> = values.iter().map(|v| global[v]).collect();
+            codes.iter().map(move |&c| {
+                if c == NULL_CODE {
+                    NULL_CODE
+                } else {
+                    remap[c as usize]
+                }
+            })
+        })
+        .collect();
+    let categories: Vec<String> = all.iter().map(|s| s.to_string()).collect();
+    Column::Categorical(Categorical::from_parts(codes, categories))
 }
 
 fn parse_int(s: &str) -> Option<i64> {
@@ -475,7 +563,7 @@ struct Field {
 }
 
 impl Field {
-    fn text<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
+    fn text<'t>(&self, text: &'t str) -> Cow<'t, str> {
         let raw = &text[self.range.clone()];
         if self.quoted && raw.contains('"') {
             raw.replace("\"\"", "\"").into()
@@ -495,7 +583,7 @@ struct Parser<'a> {
     parse_dates: bool,
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
     /// Whether a field spells null; most fields are rejected by their length or first byte.
     #[inline]
     fn is_null(&self, text: &str) -> bool {
@@ -608,8 +696,8 @@ impl Parser<'_> {
         range: Range<usize>,
         ncols: usize,
         hints: &[Kind],
-    ) -> Result<Vec<Builder>> {
-        let mut builders: Vec<Builder> = hints.iter().map(|&k| Builder::new(k)).collect();
+    ) -> Result<Vec<Builder<'a>>> {
+        let mut builders: Vec<Builder<'a>> = hints.iter().map(|&k| Builder::new(k)).collect();
         let mut fields = Vec::with_capacity(ncols);
         let mut pos = range.start;
         let mut line_in_chunk = 0;

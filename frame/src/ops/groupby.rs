@@ -239,13 +239,16 @@ impl<'a> GroupBy<'a> {
     /// The first `n` rows of each group, in the frame's row order (pandas' `head`).
     pub fn head(&self, n: usize) -> Result<DataFrame> {
         let plan = self.plan();
-        let keep: HashSet<usize> = plan.order.iter().copied().collect();
+        let mut keep = vec![false; plan.groups.len()];
+        for &g in &plan.order {
+            keep[g] = true;
+        }
         let mut seen = vec![0usize; plan.groups.len()];
         let rows: Vec<usize> = (0..self.frame.nrows())
             .filter(|&r| {
                 let g = plan.groups.codes[r] as usize;
                 seen[g] += 1;
-                keep.contains(&g) && seen[g] <= n
+                keep[g] && seen[g] <= n
             })
             .collect();
         Ok(self.frame.take_unchecked(&rows))

@@ -181,13 +181,19 @@ pub(crate) fn sorted_rows(keys: &[(&Column, bool, bool)], rows: Vec<usize>) -> V
     let mut perm = rows;
     for &(col, desc, nf) in keys.iter().rev() {
         let enc = encode(col, desc, nf);
-        let mut pairs: Vec<((u8, u64), usize)> = perm.iter().map(|&r| (enc[r], r)).collect();
+        // (key, position) pairs are unique, so an unstable sort of whole pairs is a stable
+        // sort by key: ties keep the order the previous (less significant) pass left.
+        let mut pairs: Vec<(u8, u64, usize)> = perm
+            .iter()
+            .enumerate()
+            .map(|(pos, &r)| (enc[r].0, enc[r].1, pos))
+            .collect();
         if pairs.len() >= crate::column::PAR_THRESHOLD {
-            pairs.par_sort_by_key(|p| p.0);
+            pairs.par_sort_unstable();
         } else {
-            pairs.sort_by_key(|p| p.0);
+            pairs.sort_unstable();
         }
-        perm = pairs.into_iter().map(|p| p.1).collect();
+        perm = pairs.into_iter().map(|p| perm[p.2]).collect();
     }
     perm
 }
