@@ -17,6 +17,11 @@ use std::time::Instant;
 
 use stratus_frame::{Agg, ArithOp, CsvOptions, DataFrame, JoinHow, SortKey, read_csv_with};
 
+// The benchmark binary uses mimalloc, as polars' Python wheels ship jemalloc: large
+// temporaries are reused instead of being returned to the OS and faulted in again.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 type BoxResult<T> = Result<T, Box<dyn std::error::Error>>;
 
 fn main() -> BoxResult<()> {

@@ -231,11 +231,15 @@ where
     for p in 0..parts {
         starts[p + 1] += starts[p];
     }
+    // Scatter rows *and their keys* into partition order, so each partition's table reads
+    // its keys sequentially instead of chasing rows across the whole column.
     let mut fill = starts.clone();
     let mut rows = vec![0usize; len];
+    let mut keys = vec![key(0); len];
     for (i, &h) in hashes.iter().enumerate() {
         let p = part_of(h);
         rows[fill[p]] = i;
+        keys[fill[p]] = key(i);
         fill[p] += 1;
     }
     drop(hashes);
@@ -243,12 +247,14 @@ where
         .into_par_iter()
         .map(|p| {
             let part = &rows[starts[p]..starts[p + 1]];
+            let part_keys = &keys[starts[p]..starts[p + 1]];
             let mut map: HashMap<K, u32, Fixed> = HashMap::with_hasher(Fixed);
             let mut firsts = Vec::new();
             let codes = part
                 .iter()
-                .map(|&r| {
-                    *map.entry(key(r)).or_insert_with(|| {
+                .zip(part_keys)
+                .map(|(&r, &k)| {
+                    *map.entry(k).or_insert_with(|| {
                         firsts.push(r);
                         (firsts.len() - 1) as u32
                     })

@@ -176,3 +176,37 @@ fn joins_and_duplicates_on_many_rows_match_maps() {
         distinct.len()
     );
 }
+
+#[test]
+fn categorical_csv_columns_equal_their_text() {
+    // Several parallel chunks, a high-cardinality column, nulls: the categorical read must
+    // hold exactly the text the plain read holds, with sorted categories.
+    let mut text = String::from("id,tag\n");
+    for i in 0..ROWS {
+        let tag = if i % 97 == 0 {
+            String::new()
+        } else {
+            format!("t{:05}", (i * 7919) % 30_011)
+        };
+        text.push_str(&format!("{i},{tag}\n"));
+    }
+    let plain =
+        stratus_frame::read_csv_bytes(text.as_bytes(), &stratus_frame::CsvOptions::default())
+            .unwrap();
+    let options = stratus_frame::CsvOptions {
+        categorical: vec!["tag".into()],
+        ..stratus_frame::CsvOptions::default()
+    };
+    let cat = stratus_frame::read_csv_bytes(text.as_bytes(), &options).unwrap();
+    let Column::Categorical(c) = cat.column("tag").unwrap() else {
+        panic!("not categorical")
+    };
+    assert!(
+        c.categories().windows(2).all(|w| w[0] < w[1]),
+        "categories sorted and distinct"
+    );
+    let plain_tag = plain.column("tag").unwrap();
+    for r in 0..ROWS {
+        assert_eq!(cat.get(r, "tag").unwrap(), plain_tag.get(r), "row {r}");
+    }
+}
