@@ -1,5 +1,7 @@
 //! UTF-8 string columns: one contiguous buffer plus offsets, as Arrow lays them out.
 
+use rayon::prelude::*;
+
 /// Strings stored back to back in one buffer; row `i` is `data[offsets[i]..offsets[i+1]]`.
 /// One allocation per column instead of one per cell keeps memory near the raw text size.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -90,23 +92,31 @@ impl Strings {
     }
 
     pub(crate) fn take(&self, idx: &[usize]) -> Self {
-        let bytes: usize = idx
-            .iter()
-            .map(|&i| self.offsets[i + 1] - self.offsets[i])
-            .sum();
-        let mut out = Strings::with_capacity(idx.len(), bytes);
-        for &i in idx {
-            out.push(self.get(i));
-        }
-        out
+        self.gather(idx.len(), |k| Some(idx[k]))
     }
 
     pub(crate) fn take_opt(&self, idx: &[Option<usize>]) -> Self {
-        let mut out = Strings::with_capacity(idx.len(), 0);
-        for i in idx {
-            out.push(i.and_then(|i| self.get(i)));
+        self.gather(idx.len(), |k| idx[k])
+    }
+
+    /// Row `k` of the result is row `pick(k)` of `self` (`None`: null). Large gathers build
+    /// pieces in parallel and concatenate them.
+    fn gather(&self, len: usize, pick: impl Fn(usize) -> Option<usize> + Sync) -> Self {
+        let build = |range: std::ops::Range<usize>| {
+            let mut out = Strings::with_capacity(range.len(), range.len() * 8);
+            for k in range {
+                out.push(pick(k).and_then(|i| self.get(i)));
+            }
+            out
+        };
+        if len < super::PAR_THRESHOLD {
+            return build(0..len);
         }
-        out
+        let parts: Vec<Strings> = crate::partition::split(len, rayon::current_num_threads() * 4)
+            .into_par_iter()
+            .map(build)
+            .collect();
+        Strings::concat(&parts.iter().collect::<Vec<_>>())
     }
 
     pub(crate) fn slice(&self, start: usize, len: usize) -> Self {

@@ -186,7 +186,7 @@ fn coalesce(a: &Column, b: &Column) -> Column {
 fn unify(l: &Column, r: &Column, ln: &str, rn: &str) -> Result<(Column, Column)> {
     let (lt, rt) = (l.dtype(), r.dtype());
     let target = match (lt, rt) {
-        (a, b) if a == b && a != DType::Categorical => return Ok((l.clone(), r.clone())),
+        (a, b) if a == b && a != DType::Categorical => return Ok((l.clone(), r.clone())), // one copy; the stacked key column needs both anyway
         (a, b) if a.is_numeric() && b.is_numeric() => DType::Float64,
         (DType::Utf8 | DType::Categorical, DType::Utf8 | DType::Categorical) => DType::Utf8,
         (DType::Mixed, _) | (_, DType::Mixed) => DType::Mixed,
