@@ -2,7 +2,7 @@
 //!
 //! Run: `cargo run --release --example tour` (optionally `STRATUS_SEED=n` to pick the seed).
 //!
-//! Today's sections (sim, lattice, consensus, txn, replay, cardest, fs):
+//! Today's sections (sim, lattice, consensus, txn, replay, cardest, fs, frame):
 //! 1. `sim` — the ABD atomic register on the deterministic simulator under loss, duplication,
 //!    reordering and a minority of replicas crashing; the history is checked for
 //!    linearizability, then the broken variant (reads without write-back) is hunted down over
@@ -22,6 +22,8 @@
 //! 7. `fs` — FaaSFS: threads increment one counter file through invocations (each one a
 //!    transaction, restarted on conflict): the final value is exact and the retries are
 //!    counted; renames replace a file atomically while a reader runs.
+//! 8. `frame` — Modin-style dataframes: the committed flights sample read with inferred types,
+//!    grouped, sorted, joined and transposed.
 
 use std::time::{Duration, Instant};
 
@@ -44,6 +46,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     replay_section()?;
     cardest_section()?;
     fs_section()?;
+    frame_section()?;
     Ok(())
 }
 
@@ -686,5 +689,66 @@ fn fs_section() -> Result<(), Box<dyn std::error::Error>> {
         seen[1],
         started.elapsed().as_secs_f64() * 1e3
     );
+    Ok(())
+}
+
+fn frame_section() -> Result<(), Box<dyn std::error::Error>> {
+    use stratus::frame::{Agg, JoinHow, SortKey, read_csv};
+
+    println!("\n== frame: Modin-style dataframes ==");
+    let started = Instant::now();
+    let flights = read_csv(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/frame/tests/data/flights_sample.csv.gz"
+    ))?;
+    let (rows, cols) = flights.shape();
+    let blocks = flights.partitioning();
+    println!(
+        "read {rows} x {cols} flights sample (types inferred: {} Int64, {} Float64, {} Utf8); \
+         {} x {} blocks",
+        flights
+            .dtypes()
+            .iter()
+            .filter(|t| **t == stratus::frame::DType::Int64)
+            .count(),
+        flights
+            .dtypes()
+            .iter()
+            .filter(|t| **t == stratus::frame::DType::Float64)
+            .count(),
+        flights
+            .dtypes()
+            .iter()
+            .filter(|t| **t == stratus::frame::DType::Utf8)
+            .count(),
+        blocks.row_parts,
+        blocks.col_parts
+    );
+    let by_carrier = flights
+        .groupby(&["carrier"])?
+        .as_index(false)
+        .agg_as(&[
+            ("flights", "flight", Agg::Size),
+            ("mean_arr_delay", "arr_delay", Agg::Mean),
+            ("p50_dep_delay", "dep_delay", Agg::Median),
+        ])?
+        .sort_by(&[SortKey::desc("mean_arr_delay")])?;
+    println!("mean arrival delay by carrier, worst first:");
+    print!("{}", by_carrier.head(4));
+    let origins = by_carrier
+        .merge(
+            &flights
+                .drop_duplicates(Some(&["carrier"]), stratus::frame::Keep::First)?
+                .select(&["carrier", "origin"])?,
+            &["carrier"],
+            &["carrier"],
+            JoinHow::Left,
+        )?
+        .select(&["carrier", "origin", "flights"])?
+        .head(3)
+        .transpose()?;
+    println!("joined with each carrier's first origin, transposed:");
+    print!("{origins}");
+    println!("({:.0} ms)", started.elapsed().as_secs_f64() * 1e3);
     Ok(())
 }

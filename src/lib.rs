@@ -29,3 +29,8 @@ pub use stratus_cardest as cardest;
 /// FaaSFS: a transactional POSIX file system for cloud functions, where each invocation is
 /// a transaction validated at commit and restarted on conflict (crate `stratus-fs`).
 pub use stratus_fs as fs;
+
+/// Modin-style dataframes: the dataframe algebra (selection, map, window, groupby, join,
+/// transpose, …) on block partitions run in parallel, CSV and Arrow interop (crate
+/// `stratus-frame`).
+pub use stratus_frame as frame;

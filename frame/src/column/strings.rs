@@ -1,0 +1,152 @@
+//! UTF-8 string columns: one contiguous buffer plus offsets, as Arrow lays them out.
+
+use rayon::prelude::*;
+
+/// Strings stored back to back in one buffer; row `i` is `data[offsets[i]..offsets[i+1]]`.
+/// One allocation per column instead of one per cell keeps memory near the raw text size.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Strings {
+    pub(crate) data: String,
+    pub(crate) offsets: Vec<usize>,
+    pub(crate) validity: Option<Vec<bool>>,
+}
+
+impl Strings {
+    /// An empty column with room for `rows` rows and `bytes` bytes of text.
+    pub fn with_capacity(rows: usize, bytes: usize) -> Self {
+        let mut offsets = Vec::with_capacity(rows + 1);
+        offsets.push(0);
+        Strings {
+            data: String::with_capacity(bytes),
+            offsets,
+            validity: None,
+        }
+    }
+
+    /// A column from optional strings.
+    pub fn from_options<S: AsRef<str>>(values: impl IntoIterator<Item = Option<S>>) -> Self {
+        let mut out = Strings::with_capacity(0, 0);
+        for v in values {
+            out.push(v.as_ref().map(AsRef::as_ref));
+        }
+        out
+    }
+
+    /// Appends one row.
+    pub fn push(&mut self, value: Option<&str>) {
+        match value {
+            Some(s) => {
+                self.data.push_str(s);
+                if let Some(v) = &mut self.validity {
+                    v.push(true);
+                }
+            }
+            None => {
+                let len = self.len();
+                self.validity
+                    .get_or_insert_with(|| vec![true; len])
+                    .push(false);
+            }
+        }
+        self.offsets.push(self.data.len());
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether row `i` holds a value.
+    #[inline]
+    pub fn is_valid(&self, i: usize) -> bool {
+        self.validity.as_ref().is_none_or(|v| v[i])
+    }
+
+    /// Row `i` without the null check (a null row reads as "").
+    #[inline]
+    pub fn raw(&self, i: usize) -> &str {
+        &self.data[self.offsets[i]..self.offsets[i + 1]]
+    }
+
+    /// Row `i`, `None` when null.
+    #[inline]
+    pub fn get(&self, i: usize) -> Option<&str> {
+        self.is_valid(i).then(|| self.raw(i))
+    }
+
+    /// The validity mask, `None` when no value is null.
+    pub fn validity(&self) -> Option<&[bool]> {
+        self.validity.as_deref()
+    }
+
+    /// Number of nulls.
+    pub fn null_count(&self) -> usize {
+        self.validity
+            .as_ref()
+            .map_or(0, |v| v.iter().filter(|&&b| !b).count())
+    }
+
+    pub(crate) fn take(&self, idx: &[usize]) -> Self {
+        self.gather(idx.len(), |k| Some(idx[k]))
+    }
+
+    pub(crate) fn take_opt(&self, idx: &[Option<usize>]) -> Self {
+        self.gather(idx.len(), |k| idx[k])
+    }
+
+    /// Row `k` of the result is row `pick(k)` of `self` (`None`: null). Large gathers build
+    /// pieces in parallel and concatenate them.
+    fn gather(&self, len: usize, pick: impl Fn(usize) -> Option<usize> + Sync) -> Self {
+        let build = |range: std::ops::Range<usize>| {
+            let mut out = Strings::with_capacity(range.len(), range.len() * 8);
+            for k in range {
+                out.push(pick(k).and_then(|i| self.get(i)));
+            }
+            out
+        };
+        if len < super::PAR_THRESHOLD {
+            return build(0..len);
+        }
+        let parts: Vec<Strings> = crate::partition::split(len, rayon::current_num_threads() * 4)
+            .into_par_iter()
+            .map(build)
+            .collect();
+        Strings::concat(&parts.iter().collect::<Vec<_>>())
+    }
+
+    pub(crate) fn slice(&self, start: usize, len: usize) -> Self {
+        let idx: Vec<usize> = (start..start + len).collect();
+        self.take(&idx)
+    }
+
+    pub(crate) fn concat(parts: &[&Strings]) -> Self {
+        let rows = parts.iter().map(|p| p.len()).sum();
+        let bytes = parts.iter().map(|p| p.data.len()).sum();
+        let mut out = Strings::with_capacity(rows, bytes);
+        let any_nulls = parts.iter().any(|p| p.validity.is_some());
+        let mut validity = Vec::new();
+        for p in parts {
+            let base = out.data.len();
+            out.data.push_str(&p.data);
+            out.offsets.extend(p.offsets[1..].iter().map(|o| o + base));
+            if any_nulls {
+                match &p.validity {
+                    Some(v) => validity.extend_from_slice(v),
+                    None => validity.resize(validity.len() + p.len(), true),
+                }
+            }
+        }
+        out.validity = any_nulls.then_some(validity);
+        out
+    }
+
+    /// Iterates over rows.
+    pub fn iter(&self) -> impl Iterator<Item = Option<&str>> + '_ {
+        (0..self.len()).map(|i| self.get(i))
+    }
+}

@@ -1,0 +1,312 @@
+//! Joins (pandas' `merge` and `join`): hash joins over jointly factorized keys.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::column::{Column, PAR_THRESHOLD};
+use crate::dtype::DType;
+use crate::error::{FrameError, Result};
+use crate::factorize::factorize;
+use crate::frame::DataFrame;
+use crate::index::Index;
+use crate::ops::sort::sorted_rows;
+use crate::partition::split;
+
+/// Which rows a join keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinHow {
+    /// Rows whose key is on both sides, in the left frame's order.
+    Inner,
+    /// Every left row, in left order; unmatched rows get nulls on the right.
+    Left,
+    /// Every right row, in right order.
+    Right,
+    /// Every row of both sides, sorted by key (pandas' order for `how="outer"`).
+    Outer,
+}
+
+impl DataFrame {
+    /// Joins on columns (pandas' `merge(left_on=, right_on=, how=)`). Null keys match each
+    /// other, as in pandas. Key columns with the same label on both sides appear once;
+    /// other labels present on both sides get the suffixes `_x` and `_y`. The result has a
+    /// positional index.
+    pub fn merge(
+        &self,
+        right: &DataFrame,
+        left_on: &[&str],
+        right_on: &[&str],
+        how: JoinHow,
+    ) -> Result<DataFrame> {
+        if left_on.is_empty() || left_on.len() != right_on.len() {
+            return Err(FrameError::InvalidArgument(format!(
+                "merge needs as many left keys as right keys, at least one (got {} and {})",
+                left_on.len(),
+                right_on.len()
+            )));
+        }
+        let lk = left_on
+            .iter()
+            .map(|k| self.column(k))
+            .collect::<Result<Vec<_>>>()?;
+        let rk = right_on
+            .iter()
+            .map(|k| right.column(k))
+            .collect::<Result<Vec<_>>>()?;
+        let (lidx, ridx) = match_rows(&lk, &rk, left_on, right_on, how)?;
+
+        let shared: HashSet<&str> = left_on
+            .iter()
+            .zip(right_on)
+            .filter(|(l, r)| l == r)
+            .map(|(l, _)| *l)
+            .collect();
+        let right_keep: Vec<usize> = (0..right.ncols())
+            .filter(|&i| !shared.contains(right.names[i].as_str()))
+            .collect();
+        let left_names: HashSet<&str> = self.names.iter().map(String::as_str).collect();
+        let right_names: HashSet<&str> = right_keep
+            .iter()
+            .map(|&i| right.names[i].as_str())
+            .collect();
+
+        let mut names = Vec::new();
+        let mut columns: Vec<Arc<Column>> = Vec::new();
+        let lcols: Vec<Arc<Column>> = self
+            .columns
+            .par_iter()
+            .map(|c| Arc::new(c.take_opt(&lidx)))
+            .collect();
+        for (i, name) in self.names.iter().enumerate() {
+            let mut col = Arc::clone(&lcols[i]);
+            if shared.contains(name.as_str()) && matches!(how, JoinHow::Right | JoinHow::Outer) {
+                // The one key column shows the key of whichever side has the row.
+                let rcol = right.column(name)?.take_opt(&ridx);
+                col = Arc::new(coalesce(&col, &rcol));
+            }
+            let label = if right_names.contains(name.as_str()) {
+                format!("{name}_x")
+            } else {
+                name.clone()
+            };
+            names.push(label);
+            columns.push(col);
+        }
+        let rcols: Vec<Arc<Column>> = right_keep
+            .par_iter()
+            .map(|&i| Arc::new(right.columns[i].take_opt(&ridx)))
+            .collect();
+        for (&i, col) in right_keep.iter().zip(rcols) {
+            let name = &right.names[i];
+            names.push(if left_names.contains(name.as_str()) {
+                format!("{name}_y")
+            } else {
+                name.clone()
+            });
+            columns.push(col);
+        }
+        DataFrame::from_parts(names, columns, Index::Range(lidx.len()))
+    }
+
+    /// Joins on row labels (pandas' `join`): index levels are matched pairwise, the result
+    /// keeps the matched labels; overlapping column labels get `_x` / `_y`.
+    pub fn join_on_index(&self, right: &DataFrame, how: JoinHow) -> Result<DataFrame> {
+        let (lt, rt) = (self.index.to_columns(), right.index.to_columns());
+        if lt.len() != rt.len() {
+            return Err(FrameError::InvalidArgument(format!(
+                "index levels differ: {} and {}",
+                lt.len(),
+                rt.len()
+            )));
+        }
+        let lk: Vec<&Column> = lt.iter().map(|(_, c)| c.as_ref()).collect();
+        let rk: Vec<&Column> = rt.iter().map(|(_, c)| c.as_ref()).collect();
+        let ln: Vec<&str> = lt.iter().map(|(n, _)| n.as_str()).collect();
+        let rn: Vec<&str> = rt.iter().map(|(n, _)| n.as_str()).collect();
+        let (lidx, ridx) = match_rows(&lk, &rk, &ln, &rn, how)?;
+        let left = self.take_opt(&lidx);
+        let rtaken = right.take_opt(&ridx);
+        let index = match how {
+            JoinHow::Right => rtaken.index.clone(),
+            JoinHow::Outer => {
+                let levels = lk
+                    .iter()
+                    .zip(&rk)
+                    .map(|(l, r)| Arc::new(coalesce(&l.take_opt(&lidx), &r.take_opt(&ridx))))
+                    .collect();
+                Index::Labels {
+                    names: ln.iter().map(|s| s.to_string()).collect(),
+                    levels,
+                }
+            }
+            _ => left.index.clone(),
+        };
+        let overlap: HashSet<&String> = self
+            .names
+            .iter()
+            .filter(|n| right.names.contains(n))
+            .collect();
+        let mut names: Vec<String> = self
+            .names
+            .iter()
+            .map(|n| {
+                if overlap.contains(n) {
+                    format!("{n}_x")
+                } else {
+                    n.clone()
+                }
+            })
+            .collect();
+        names.extend(right.names.iter().map(|n| {
+            if overlap.contains(n) {
+                format!("{n}_y")
+            } else {
+                n.clone()
+            }
+        }));
+        let mut columns = left.columns;
+        columns.extend(rtaken.columns);
+        DataFrame::from_parts(names, columns, index)
+    }
+}
+
+/// The first non-null of two columns of one length.
+fn coalesce(a: &Column, b: &Column) -> Column {
+    let idx: Vec<usize> = (0..a.len()).collect();
+    let stacked = Column::concat(&[a, b]);
+    let pick: Vec<usize> = idx
+        .iter()
+        .map(|&i| if a.is_null(i) { a.len() + i } else { i })
+        .collect();
+    stacked.take(&pick)
+}
+
+/// Checks that key types can be compared and brings them to one type.
+fn unify(l: &Column, r: &Column, ln: &str, rn: &str) -> Result<(Column, Column)> {
+    let (lt, rt) = (l.dtype(), r.dtype());
+    let target = match (lt, rt) {
+        (a, b) if a == b && a != DType::Categorical => return Ok((l.clone(), r.clone())), // one copy; the stacked key column needs both anyway
+        (a, b) if a.is_numeric() && b.is_numeric() => DType::Float64,
+        (DType::Utf8 | DType::Categorical, DType::Utf8 | DType::Categorical) => DType::Utf8,
+        (DType::Mixed, _) | (_, DType::Mixed) => DType::Mixed,
+        _ => {
+            return Err(FrameError::IncompatibleJoinKeys {
+                left: ln.to_string(),
+                left_type: lt,
+                right: rn.to_string(),
+                right_type: rt,
+            });
+        }
+    };
+    Ok((l.cast(target)?, r.cast(target)?))
+}
+
+/// Matching row pairs: `(left row, right row)` as optional positions.
+type Pairs = (Vec<Option<usize>>, Vec<Option<usize>>);
+
+fn match_rows(
+    lk: &[&Column],
+    rk: &[&Column],
+    ln: &[&str],
+    rn: &[&str],
+    how: JoinHow,
+) -> Result<Pairs> {
+    let nl = lk[0].len();
+    let nr = rk[0].len();
+    // Factorize both sides at once, so equal keys get one code.
+    let mut stacked = Vec::with_capacity(lk.len());
+    for i in 0..lk.len() {
+        let (l, r) = unify(lk[i], rk[i], ln[i], rn[i])?;
+        stacked.push(Column::concat(&[&l, &r]));
+    }
+    let refs: Vec<&Column> = stacked.iter().collect();
+    let groups = if nl + nr == 0 {
+        return Ok((Vec::new(), Vec::new()));
+    } else {
+        factorize(&refs)
+    };
+    let (lcodes, rcodes) = groups.codes.split_at(nl);
+    let ng = groups.len();
+
+    let (build, probe, flipped) = match how {
+        JoinHow::Right => (lcodes, rcodes, true),
+        _ => (rcodes, lcodes, false),
+    };
+    // Bucket the build side's rows by code (CSR): rows of one key stay in row order.
+    let mut starts = vec![0usize; ng + 1];
+    for &c in build {
+        starts[c as usize + 1] += 1;
+    }
+    for k in 0..ng {
+        starts[k + 1] += starts[k];
+    }
+    let mut fill = starts.clone();
+    let mut rows = vec![0usize; build.len()];
+    for (i, &c) in build.iter().enumerate() {
+        rows[fill[c as usize]] = i;
+        fill[c as usize] += 1;
+    }
+    let keep_unmatched = !matches!(how, JoinHow::Inner);
+    let chunks = if probe.len() >= PAR_THRESHOLD {
+        rayon::current_num_threads() * 2
+    } else {
+        1
+    };
+    let parts: Vec<Pairs> = split(probe.len(), chunks)
+        .into_par_iter()
+        .map(|r| {
+            let (mut p, mut b) = (Vec::with_capacity(r.len()), Vec::with_capacity(r.len()));
+            for i in r {
+                let c = probe[i] as usize;
+                let matches = &rows[starts[c]..starts[c + 1]];
+                if matches.is_empty() {
+                    if keep_unmatched {
+                        p.push(Some(i));
+                        b.push(None);
+                    }
+                } else {
+                    for &m in matches {
+                        p.push(Some(i));
+                        b.push(Some(m));
+                    }
+                }
+            }
+            (p, b)
+        })
+        .collect();
+    let mut probe_idx = Vec::new();
+    let mut build_idx = Vec::new();
+    for (p, b) in parts {
+        probe_idx.extend(p);
+        build_idx.extend(b);
+    }
+    if how == JoinHow::Outer {
+        // Right rows that matched nothing, then everything sorted by key (stable).
+        let mut matched = vec![false; nr];
+        for r in build_idx.iter().flatten() {
+            matched[*r] = true;
+        }
+        for (r, m) in matched.iter().enumerate() {
+            if !m {
+                probe_idx.push(None);
+                build_idx.push(Some(r));
+            }
+        }
+        let key_rows: Vec<usize> = probe_idx
+            .iter()
+            .zip(&build_idx)
+            .map(|(l, r)| l.unwrap_or_else(|| nl + r.expect("one side is set")))
+            .collect();
+        let key_cols: Vec<Column> = stacked.iter().map(|c| c.take(&key_rows)).collect();
+        let spec: Vec<(&Column, bool, bool)> = key_cols.iter().map(|c| (c, false, false)).collect();
+        let perm = sorted_rows(&spec, (0..key_rows.len()).collect());
+        probe_idx = perm.iter().map(|&i| probe_idx[i]).collect();
+        build_idx = perm.iter().map(|&i| build_idx[i]).collect();
+    }
+    Ok(if flipped {
+        (build_idx, probe_idx)
+    } else {
+        (probe_idx, build_idx)
+    })
+}

@@ -1,0 +1,95 @@
+//! Block partitioning: how a frame is cut into row × column blocks for parallel execution.
+//!
+//! Columns are stored whole (one contiguous buffer each, which is what vectorised kernels
+//! and Arrow want), and blocks are views: a block is a row range of a column range. Cutting
+//! therefore costs nothing, and re-shaping into full-axis partitions (whole columns for a
+//! cumulative sum, whole rows for a row-wise map) is a change of view, not a copy — where
+//! Modin must move data between its block partitions, we only change which ranges each task
+//! reads.
+
+use std::ops::Range;
+
+/// The fewest rows or columns a block gets (Modin's minimum block size).
+pub const MIN_BLOCK: usize = 32;
+
+/// A grid of `row_parts × col_parts` blocks over a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Partitioning {
+    /// Number of row partitions.
+    pub row_parts: usize,
+    /// Number of column partitions.
+    pub col_parts: usize,
+}
+
+impl Partitioning {
+    /// Modin's default: as many partitions per axis as worker threads, each at least
+    /// [`MIN_BLOCK`] long.
+    pub fn for_shape(rows: usize, cols: usize) -> Partitioning {
+        let threads = rayon::current_num_threads().max(1);
+        let parts = |len: usize| (len / MIN_BLOCK).clamp(1, threads);
+        Partitioning {
+            row_parts: parts(rows),
+            col_parts: parts(cols),
+        }
+    }
+
+    /// The row ranges of the row partitions.
+    pub fn row_ranges(&self, rows: usize) -> Vec<Range<usize>> {
+        split(rows, self.row_parts)
+    }
+
+    /// The column ranges of the column partitions.
+    pub fn col_ranges(&self, cols: usize) -> Vec<Range<usize>> {
+        split(cols, self.col_parts)
+    }
+
+    /// Every block as (row range, column range), row-major.
+    pub fn blocks(&self, rows: usize, cols: usize) -> Vec<(Range<usize>, Range<usize>)> {
+        let cr = self.col_ranges(cols);
+        self.row_ranges(rows)
+            .into_iter()
+            .flat_map(|r| cr.iter().map(move |c| (r.clone(), c.clone())))
+            .collect()
+    }
+}
+
+/// `len` cut into `parts` nearly equal ranges (none empty unless `len` is 0).
+pub(crate) fn split(len: usize, parts: usize) -> Vec<Range<usize>> {
+    let parts = parts.clamp(1, len.max(1));
+    let base = len / parts;
+    let extra = len % parts;
+    let mut out = Vec::with_capacity(parts);
+    let mut start = 0;
+    for p in 0..parts {
+        let size = base + usize::from(p < extra);
+        out.push(start..start + size);
+        start += size;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_cover_the_axis_without_gaps() {
+        for len in [0, 1, 31, 32, 100, 1001] {
+            for parts in 1..6 {
+                let ranges = split(len, parts);
+                assert_eq!(ranges.first().map(|r| r.start), Some(0));
+                assert_eq!(ranges.last().map(|r| r.end), Some(len));
+                assert!(ranges.windows(2).all(|w| w[0].end == w[1].start));
+            }
+        }
+    }
+
+    #[test]
+    fn blocks_respect_the_minimum_size() {
+        let p = Partitioning::for_shape(40, 3);
+        assert_eq!(p.row_parts, 1);
+        assert_eq!(p.col_parts, 1);
+        let blocks = p.blocks(40, 3);
+        assert_eq!(blocks, vec![(0..40, 0..3)]);
+    }
+}
