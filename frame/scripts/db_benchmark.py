@@ -131,7 +131,7 @@ def flights(path, runs):
         secs, out = best(runs, lambda: df.groupby(["carrier", "origin"], as_index=False).agg(
             dep_delay=("dep_delay", "mean"), arr_delay=("arr_delay", "mean"), n=("flight", "count")))
     else:
-        secs, df = best(runs, lambda: pl.read_csv(path, infer_schema_length=10000))
+        secs, df = best(runs, lambda: pl.read_csv(path, infer_schema_length=10000, null_values=["NA", ""]))
         report("flights", "load", secs, df.height, [])
         secs, out = best(runs, lambda: df.group_by("carrier", "origin").agg(
             pl.mean("dep_delay"), pl.mean("arr_delay"), pl.count("flight").alias("n")))
