@@ -73,11 +73,7 @@ impl DataFrame {
 
         let mut names = Vec::new();
         let mut columns: Vec<Arc<Column>> = Vec::new();
-        let lcols: Vec<Arc<Column>> = self
-            .columns
-            .par_iter()
-            .map(|c| Arc::new(c.take_opt(&lidx)))
-            .collect();
+        let lcols: Vec<Arc<Column>> = self.columns.par_iter().map(|c| gather(c, &lidx)).collect();
         for (i, name) in self.names.iter().enumerate() {
             let mut col = Arc::clone(&lcols[i]);
             if shared.contains(name.as_str()) && matches!(how, JoinHow::Right | JoinHow::Outer) {
@@ -95,7 +91,7 @@ impl DataFrame {
         }
         let rcols: Vec<Arc<Column>> = right_keep
             .par_iter()
-            .map(|&i| Arc::new(right.columns[i].take_opt(&ridx)))
+            .map(|&i| gather(&right.columns[i], &ridx))
             .collect();
         for (&i, col) in right_keep.iter().zip(rcols) {
             let name = &right.names[i];
@@ -169,6 +165,20 @@ impl DataFrame {
         columns.extend(rtaken.columns);
         DataFrame::from_parts(names, columns, index)
     }
+}
+
+/// Rows `idx` of `col` (`None`: null). When every row is taken once, in order (a left join
+/// on unique right keys), the column is shared, not copied; without `None`s the cheaper
+/// plain gather runs.
+fn gather(col: &Arc<Column>, idx: &[Option<usize>]) -> Arc<Column> {
+    if idx.len() == col.len() && idx.iter().enumerate().all(|(i, r)| *r == Some(i)) {
+        return Arc::clone(col);
+    }
+    if idx.iter().all(Option::is_some) {
+        let plain: Vec<usize> = idx.iter().map(|r| r.unwrap_or_default()).collect();
+        return Arc::new(col.take(&plain));
+    }
+    Arc::new(col.take_opt(idx))
 }
 
 /// The first non-null of two columns of one length.
