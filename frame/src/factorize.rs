@@ -189,17 +189,7 @@ where
     F: Fn(usize) -> K + Sync,
 {
     if len < PAR_THRESHOLD {
-        let mut map: HashMap<K, u32, Fixed> = HashMap::with_hasher(Fixed);
-        let mut first_rows = Vec::new();
-        let codes = (0..len)
-            .map(|i| {
-                *map.entry(key(i)).or_insert_with(|| {
-                    first_rows.push(i);
-                    (first_rows.len() - 1) as u32
-                })
-            })
-            .collect();
-        return Groups { codes, first_rows };
+        return factorize_chunked(len, key);
     }
     // Keys that repeat within a prefix of the rows: scan chunks sequentially with
     // chunk-local tables and merge them — sequential reads beat partitioning's random ones.
@@ -303,7 +293,12 @@ where
     K: Hash + Eq + Copy + Send + Sync,
     F: Fn(usize) -> K + Sync,
 {
-    let ranges = crate::partition::split(len, rayon::current_num_threads().max(1) * 2);
+    let chunks = if len >= PAR_THRESHOLD {
+        rayon::current_num_threads().max(1) * 2
+    } else {
+        1
+    };
+    let ranges = crate::partition::split(len, chunks);
     let locals: Vec<Local<K>> = ranges
         .par_iter()
         .map(|r| {
@@ -322,6 +317,13 @@ where
             (codes, uniques)
         })
         .collect();
+    if locals.len() == 1 {
+        let (codes, uniques) = locals.into_iter().next().expect("one chunk");
+        return Groups {
+            codes,
+            first_rows: uniques.into_iter().map(|(_, r)| r).collect(),
+        };
+    }
     let mut global: HashMap<K, u32, Fixed> = HashMap::with_hasher(Fixed);
     let mut first_rows = Vec::new();
     let remaps: Vec<Vec<u32>> = locals

@@ -298,6 +298,18 @@ impl Column {
         seen.len()
     }
 
+    /// The column as floats for operation `op` on column `name`: a typed error when the
+    /// column is not numeric.
+    pub(crate) fn numeric(&self, name: &str, op: &str) -> crate::Result<Prim<f64>> {
+        self.to_f64()
+            .ok_or_else(|| crate::FrameError::TypeMismatch {
+                column: name.to_string(),
+                operation: op.to_string(),
+                expected: "a numeric column".into(),
+                actual: self.dtype(),
+            })
+    }
+
     /// The column as floats (Int64, Float64, Bool); `None` for other types.
     pub fn to_f64(&self) -> Option<Prim<f64>> {
         match self {

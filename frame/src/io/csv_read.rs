@@ -113,30 +113,22 @@ pub fn read_csv_bytes(bytes: &[u8], options: &CsvOptions) -> Result<DataFrame> {
         parse_dates: options.parse_dates,
     };
 
+    // The first record gives the labels, or only the column count when there is no header.
+    let mut header_end = 0;
+    let mut fields = Vec::new();
+    parser
+        .record(&mut header_end, &mut fields)
+        .map_err(|reason| FrameError::Csv {
+            line: 1,
+            column: None,
+            reason,
+        })?;
     let (names, body_start) = if options.has_header {
-        let mut pos = 0;
-        let mut fields = Vec::new();
-        parser
-            .record(&mut pos, &mut fields)
-            .map_err(|reason| FrameError::Csv {
-                line: 1,
-                column: None,
-                reason,
-            })?;
         (
             mangle(fields.iter().map(|f| f.text(text).into_owned()).collect()),
-            pos,
+            header_end,
         )
     } else {
-        let mut pos = 0;
-        let mut fields = Vec::new();
-        parser
-            .record(&mut pos, &mut fields)
-            .map_err(|reason| FrameError::Csv {
-                line: 1,
-                column: None,
-                reason,
-            })?;
         ((0..fields.len()).map(|i| i.to_string()).collect(), 0)
     };
     let ncols = names.len();

@@ -65,7 +65,7 @@ impl Column {
                 validity: valid(&a.validity, &b.validity),
             }));
         }
-        let (a, b) = (numeric(self, "arith")?, numeric(other, "arith")?);
+        let (a, b) = (self.numeric("", "arith")?, other.numeric("", "arith")?);
         let f = match op {
             ArithOp::Add => |x: f64, y: f64| x + y,
             ArithOp::Sub => |x: f64, y: f64| x - y,
@@ -128,15 +128,6 @@ impl Column {
             (0..self.len()).map(|i| test(self.get(i))).collect()
         }
     }
-}
-
-fn numeric(col: &Column, op: &str) -> Result<Prim<f64>> {
-    col.to_f64().ok_or_else(|| FrameError::TypeMismatch {
-        column: String::new(),
-        operation: op.to_string(),
-        expected: "a numeric column".into(),
-        actual: col.dtype(),
-    })
 }
 
 fn zip_map<T: Copy + Send + Sync>(a: &[T], b: &[T], f: impl Fn(T, T) -> T + Sync) -> Vec<T> {

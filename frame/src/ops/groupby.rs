@@ -258,8 +258,8 @@ impl<'a> GroupBy<'a> {
     /// only; null when undefined), labelled `"corr"`.
     pub fn corr(&self, x: &str, y: &str) -> Result<DataFrame> {
         let (xc, yc) = (
-            numeric(self.frame.column(x)?, x, "corr")?,
-            numeric(self.frame.column(y)?, y, "corr")?,
+            self.frame.column(x)?.numeric(x, "corr")?,
+            self.frame.column(y)?.numeric(y, "corr")?,
         );
         let plan = self.plan();
         let codes = &plan.groups.codes;
@@ -393,15 +393,6 @@ fn counts(codes: &[u32], ngroups: usize) -> Vec<u64> {
     fold_groups(codes, ngroups, 0u64, |s, _| *s += 1, |a, b| a + b)
 }
 
-fn numeric(col: &Column, name: &str, op: &str) -> Result<Prim<f64>> {
-    col.to_f64().ok_or_else(|| FrameError::TypeMismatch {
-        column: name.to_string(),
-        operation: op.to_string(),
-        expected: "a numeric column".into(),
-        actual: col.dtype(),
-    })
-}
-
 /// One aggregation over all groups (in group-code order).
 fn aggregate(name: &str, col: &Column, agg: Agg, groups: &Groups) -> Result<Column> {
     let codes = &groups.codes;
@@ -454,7 +445,7 @@ fn aggregate(name: &str, col: &Column, agg: Agg, groups: &Groups) -> Result<Colu
                 Column::from_i64(sums)
             }
             _ => {
-                let p = numeric(col, name, "sum")?;
+                let p = col.numeric(name, "sum")?;
                 let v = &p.values;
                 let sums = fold_groups(
                     codes,
@@ -537,7 +528,7 @@ fn aggregate(name: &str, col: &Column, agg: Agg, groups: &Groups) -> Result<Colu
             Column::from_i64(out)
         }
         Agg::Median => {
-            let p = numeric(col, name, "median")?;
+            let p = col.numeric(name, "median")?;
             // Bucket the values by group (a counting sort), then select within each bucket.
             let mut starts = vec![0usize; g + 1];
             for (i, &c) in codes.iter().enumerate() {
@@ -587,7 +578,7 @@ fn median(v: &mut [f64]) -> Option<f64> {
 type SumsCounts = (Vec<(f64, u64)>, Prim<f64>);
 
 fn sums_counts(col: &Column, name: &str, codes: &[u32], g: usize, op: &str) -> Result<SumsCounts> {
-    let p = numeric(col, name, op)?;
+    let p = col.numeric(name, op)?;
     let v = &p.values;
     let sums = match &p.validity {
         None => fold_groups(

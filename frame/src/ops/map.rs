@@ -5,7 +5,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::column::{Column, PAR_THRESHOLD, Prim};
-use crate::error::{FrameError, Result};
+use crate::error::Result;
 use crate::frame::DataFrame;
 use crate::partition::Partitioning;
 use crate::value::Value;
@@ -97,12 +97,7 @@ impl DataFrame {
     /// in parallel row blocks. Errors when the column is not numeric.
     pub fn map_f64(&self, name: &str, f: impl Fn(f64) -> f64 + Sync) -> Result<Column> {
         let col = self.column(name)?;
-        let p = col.to_f64().ok_or_else(|| FrameError::TypeMismatch {
-            column: name.to_string(),
-            operation: "map_f64".into(),
-            expected: "a numeric column".into(),
-            actual: col.dtype(),
-        })?;
+        let p = col.numeric(name, "map_f64")?;
         let values: Vec<f64> = if p.len() >= PAR_THRESHOLD {
             p.values.par_iter().map(|&v| f(v)).collect()
         } else {
