@@ -8,16 +8,17 @@
 //! Naru's workload and prints q-error quantiles for the model, independence and uniform
 //! sampling at equal memory; `workload --sql PATH` only writes the workload with true counts.
 //! Options: `--rows N` (load at most N rows), `--epochs N`, `--hidden N`, `--layers N`,
-//! `--batch N`, `--lr X`, `--queries N`, `--seed N`, `--samples N`; `--save PATH` (after
+//! `--model resmade|made`, `--input onehot|binary|embedding`, `--output onehot|embedding`,
+//! `--embedding N`, `--batch N`, `--lr X`, `--queries N`, `--seed N`, `--samples N`; `--save PATH` (after
 //! training), `--load PATH` (eval a saved model instead of training), `--sql PATH` (eval:
 //! write `true_count<TAB>SELECT ...` per query, for `cardest/scripts/postgres.sh`).
 
 use std::time::Instant;
 
 use stratus_cardest::{
-    CsvOptions, Estimator, EstimatorConfig, Independence, Literal, Made, MadeConfig, Query, Table,
-    TrainConfig, UniformSample, bits_per_tuple, exact_count, generate, q_error, quantile,
-    read_path, train,
+    Condition, CsvOptions, Estimator, EstimatorConfig, Independence, InputEncoding, Literal, Made,
+    MadeConfig, OutputEncoding, Progress, Query, Table, TrainConfig, UniformSample, bits_per_tuple,
+    exact_count, generate, q_error, quantile, read_path, train,
 };
 
 const DEFAULT_CSV: &str = concat!(
@@ -71,6 +72,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mcfg = MadeConfig {
         hidden: num("--hidden", 128)?,
         layers: num("--layers", 2)?,
+        residual: opt("--model").unwrap_or("resmade") == "resmade",
+        input: match opt("--input").unwrap_or("embedding") {
+            "onehot" => InputEncoding::OneHot,
+            "binary" => InputEncoding::Binary,
+            "embedding" => InputEncoding::Embedding,
+            other => return Err(format!("--input {other}: onehot|binary|embedding").into()),
+        },
+        output: match opt("--output").unwrap_or("embedding") {
+            "onehot" => OutputEncoding::OneHot,
+            "embedding" => OutputEncoding::Embedding,
+            other => return Err(format!("--output {other}: onehot|embedding").into()),
+        },
+        embedding: num("--embedding", 32)?,
         seed,
     };
     let tcfg = TrainConfig {
@@ -78,6 +92,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         batch: num("--batch", 256)?,
         learning_rate: opt("--lr").map(str::parse).transpose()?.unwrap_or(5e-3),
         column_masking: true,
+        warmup_fraction: 0.02,
         seed,
     };
     let model = match opt("--load") {
@@ -108,25 +123,54 @@ fn train_model(
 ) -> Result<Made, Box<dyn std::error::Error>> {
     let mut model = Made::new(&table.domains(), mcfg)?;
     println!(
-        "MADE {} x {}: {} parameters, {} bytes as f32; training {} epochs, batch {}, lr {}",
+        "{} {} x {} ({:?} in, {:?} out, embedding {}): {} parameters, {} bytes as f32; training {} epochs, batch {}, lr {}",
+        if mcfg.residual { "ResMADE" } else { "MADE" },
         mcfg.layers,
         mcfg.hidden,
+        mcfg.input,
+        mcfg.output,
+        mcfg.embedding,
         model.parameter_count(),
         model.size_bytes(),
         tcfg.epochs,
         tcfg.batch,
         tcfg.learning_rate
     );
-    let reports = train(&mut model, table, tcfg, |r| {
-        eprintln!(
-            "[{}{}] epoch {}/{}: {:.2} bits/tuple (masked), {:.1} s",
-            "#".repeat(r.epoch + 1),
-            ".".repeat(tcfg.epochs - r.epoch - 1),
+    let mut shown = usize::MAX;
+    let mut epoch_start = Instant::now();
+    let reports = train(&mut model, table, tcfg, |p| match p {
+        Progress::Step {
+            epoch,
+            rows_done,
+            rows,
+            bits,
+        } => {
+            // A progress bar redrawn in place at every 2% of the epoch.
+            let pct = rows_done * 50 / rows.max(&1);
+            if pct != shown {
+                shown = pct;
+                if *rows_done <= tcfg.batch {
+                    epoch_start = Instant::now();
+                }
+                let secs = epoch_start.elapsed().as_secs_f64();
+                let eta = secs / *rows_done as f64 * (rows - rows_done) as f64;
+                eprint!(
+                    "\repoch {}/{} [{}{}] {bits:.2} bits/tuple, {secs:.0} s, eta {eta:.0} s   ",
+                    epoch + 1,
+                    tcfg.epochs,
+                    "#".repeat(pct),
+                    ".".repeat(50 - pct),
+                );
+            }
+        }
+        Progress::Epoch(r) => eprintln!(
+            "\repoch {}/{}: {:.2} bits/tuple (masked), {:.1} s{}",
             r.epoch + 1,
             tcfg.epochs,
             r.train_bits,
-            r.elapsed.as_secs_f64()
-        );
+            r.elapsed.as_secs_f64(),
+            " ".repeat(60)
+        ),
     })?;
     let per_epoch =
         reports.iter().map(|r| r.elapsed.as_secs_f64()).sum::<f64>() / reports.len().max(1) as f64;
@@ -254,11 +298,18 @@ fn to_sql(q: &Query) -> String {
         .predicates
         .iter()
         .map(|p| {
-            let lit = match &p.literal {
+            let lit = |l: &Literal| match l {
                 Literal::Num(x) => format!("{x}"),
                 Literal::Str(s) => format!("'{}'", s.replace('\'', "''")),
             };
-            format!("\"{}\" {} {lit}", p.column.replace('"', "\"\""), p.op)
+            let col = format!("\"{}\"", p.column.replace('"', "\"\""));
+            match &p.condition {
+                Condition::Compare(op, l) => format!("{col} {op} {}", lit(l)),
+                Condition::In(ls) => {
+                    let ls: Vec<String> = ls.iter().map(lit).collect();
+                    format!("{col} IN ({})", ls.join(", "))
+                }
+            }
         })
         .collect();
     format!("SELECT * FROM t WHERE {}", conds.join(" AND "))

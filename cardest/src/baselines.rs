@@ -4,7 +4,7 @@
 
 use stratus_sim::SimRng;
 
-use crate::predicate::Resolved;
+use crate::predicate::{CodeSet, Resolved};
 use crate::table::Table;
 
 /// Exact number of rows matching `q`, by scanning the table.
@@ -12,14 +12,14 @@ pub fn exact_count(table: &Table, q: &Resolved) -> u64 {
     if q.is_empty() {
         return 0;
     }
-    let constrained: Vec<(&[u32], std::ops::Range<u32>)> = table
+    let constrained: Vec<(&[u32], &CodeSet)> = table
         .columns()
         .iter()
         .zip(&q.ranges)
-        .filter_map(|(c, r)| r.clone().map(|r| (c.codes(), r)))
+        .filter_map(|(c, r)| r.as_ref().map(|r| (c.codes(), r)))
         .collect();
     (0..table.rows())
-        .filter(|&row| constrained.iter().all(|(codes, r)| r.contains(&codes[row])))
+        .filter(|&row| constrained.iter().all(|(codes, r)| r.contains(codes[row])))
         .count() as u64
 }
 
@@ -65,10 +65,17 @@ impl Independence {
             .iter()
             .zip(&self.prefix)
             .filter_map(|(r, p)| {
-                r.as_ref().map(|r| {
-                    let hi = (r.end as usize).min(p.len() - 1);
-                    let lo = (r.start as usize).min(hi);
-                    (p[hi] - p[lo]) as f64 / n
+                r.as_ref().map(|set| {
+                    let count: u64 = set
+                        .ranges()
+                        .iter()
+                        .map(|r| {
+                            let hi = (r.end as usize).min(p.len() - 1);
+                            let lo = (r.start as usize).min(hi);
+                            p[hi] - p[lo]
+                        })
+                        .sum();
+                    count as f64 / n
                 })
             })
             .product();
@@ -127,7 +134,7 @@ impl UniformSample {
                 q.ranges
                     .iter()
                     .zip(row.iter())
-                    .all(|(r, c)| r.as_ref().is_none_or(|r| r.contains(c)))
+                    .all(|(r, c)| r.as_ref().is_none_or(|r| r.contains(*c)))
             })
             .count();
         hits as f64 / self.len() as f64 * self.rows as f64

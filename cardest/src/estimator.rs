@@ -8,11 +8,14 @@
 //! predicates every sample follows the same path and the estimate is the exact product of
 //! conditionals.
 
+use std::collections::HashMap;
+
+use ndarray::{Array2, Axis};
 use stratus_sim::SimRng;
 
 use crate::error::{Error, Result};
-use crate::made::Made;
-use crate::predicate::{Query, Resolved};
+use crate::made::{Compiled, Made};
+use crate::predicate::{CodeSet, Query, Resolved};
 use crate::table::Table;
 
 /// Estimator settings.
@@ -38,6 +41,7 @@ impl Default for EstimatorConfig {
 #[derive(Clone, Debug)]
 pub struct Estimator<'a> {
     model: &'a Made,
+    compiled: Compiled<'a, f32>,
     rows: usize,
     cfg: EstimatorConfig,
 }
@@ -48,7 +52,12 @@ impl<'a> Estimator<'a> {
         if cfg.samples == 0 {
             return Err(Error::Config("samples must be at least 1".into()));
         }
-        Ok(Estimator { model, rows, cfg })
+        Ok(Estimator {
+            model,
+            compiled: Compiled::new(model),
+            rows,
+            cfg,
+        })
     }
 
     /// Estimated number of rows of `table` matching `query`.
@@ -63,6 +72,11 @@ impl<'a> Estimator<'a> {
     }
 
     /// Estimated fraction of rows matching `q`.
+    ///
+    /// Samples that have drawn the same values so far share one network evaluation: the
+    /// batch at each column is the number of distinct sampled prefixes, not the number of
+    /// samples. Equality predicates never split a prefix, so most of Naru's workload runs
+    /// on a handful of rows until its first wide range.
     pub fn selectivity(&self, q: &Resolved) -> Result<f64> {
         let n = self.model.domains().len();
         if q.ranges.len() != n {
@@ -74,48 +88,79 @@ impl<'a> Estimator<'a> {
         if q.is_empty() {
             return Ok(0.0);
         }
-        let Some(last) = q.ranges.iter().rposition(Option::is_some) else {
-            return Ok(1.0);
-        };
-        // Equality-only queries need one path; ranges need the full sample set.
-        let point = q.ranges.iter().flatten().all(|r| r.len() == 1);
-        let s = if point { 1 } else { self.cfg.samples };
-        let mut rng = SimRng::new(self.cfg.seed);
-        let mut inputs: Vec<usize> = (0..s)
-            .flat_map(|_| (0..n).map(|c| self.model.input_index(c, None)))
+        let constrained: Vec<(usize, &CodeSet)> = q
+            .ranges
+            .iter()
+            .enumerate()
+            .filter_map(|(c, r)| r.as_ref().map(|r| (c, r)))
             .collect();
+        if constrained.is_empty() {
+            return Ok(1.0);
+        }
+        let point = constrained.iter().all(|(_, r)| r.len() == 1);
+        let s = if point { 1 } else { self.cfg.samples };
+        let hidden = self.compiled.base().len();
+        let mut rng = SimRng::new(self.cfg.seed);
+        // Distinct prefixes: their first-layer pre-activations, and each sample's prefix.
+        let mut states = self.compiled.base().clone().insert_axis(Axis(0));
+        let mut state_of: Vec<u32> = vec![0; s];
         let mut weights = vec![1.0f64; s];
-        for (col, range) in q.ranges.iter().enumerate().take(last + 1) {
-            let Some(range) = range else { continue };
-            let acts = self.model.hidden(&inputs);
-            let logits = self
-                .model
-                .column_logits(acts.last().expect("at least one layer"), col);
-            let (lo, hi) = (range.start as usize, range.end as usize);
-            for (b, row) in logits.outer_iter().enumerate() {
-                if weights[b] == 0.0 {
+        for (k, &(col, set)) in constrained.iter().enumerate() {
+            let last = k + 1 == constrained.len();
+            let logits = self.compiled.column_logits(states.clone(), col);
+            let codes: Vec<u32> = set.codes().collect();
+            // Samples grouped by prefix (counting sort), so each prefix's distribution is
+            // normalised and accumulated once.
+            let mut by_state: Vec<Vec<usize>> = vec![Vec::new(); states.nrows()];
+            for (b, &u) in state_of.iter().enumerate() {
+                if weights[b] > 0.0 {
+                    by_state[u as usize].push(b);
+                }
+            }
+            let mut next: HashMap<(u32, u32), u32> = HashMap::new();
+            let mut next_rows: Vec<f32> = Vec::new();
+            let mut cumulative = Vec::with_capacity(codes.len());
+            for (u, members) in by_state.iter().enumerate() {
+                if members.is_empty() {
                     continue;
                 }
-                let max = row.fold(f64::NEG_INFINITY, |m, &x| m.max(x));
-                let total: f64 = row.iter().map(|&x| (x - max).exp()).sum();
-                let probs: Vec<f64> = row
-                    .slice(ndarray::s![lo..hi])
-                    .iter()
-                    .map(|&x| (x - max).exp())
-                    .collect();
-                let mass: f64 = probs.iter().sum();
-                weights[b] *= mass / total;
-                // Draw a code inside the range in proportion to the model's probabilities.
-                let mut u = rng.next_f64() * mass;
-                let mut pick = hi - 1;
-                for (k, p) in probs.iter().enumerate() {
-                    if u < *p {
-                        pick = lo + k;
-                        break;
-                    }
-                    u -= p;
+                let row = logits.row(u);
+                let max = row.fold(f32::NEG_INFINITY, |m, &x| m.max(x));
+                let total: f64 = row.iter().map(|&x| f64::from((x - max).exp())).sum();
+                cumulative.clear();
+                let mut acc = 0.0f64;
+                for &c in &codes {
+                    acc += f64::from((row[c as usize] - max).exp());
+                    cumulative.push(acc);
                 }
-                inputs[b * n + col] = self.model.input_index(col, Some(pick as u32));
+                let mass = acc / total;
+                for &b in members {
+                    weights[b] *= mass;
+                }
+                if last || acc == 0.0 {
+                    continue;
+                }
+                // Draw each sample's value inside the allowed set in proportion to the
+                // model's probabilities.
+                for &b in members {
+                    let x = rng.next_f64() * acc;
+                    let i = cumulative.partition_point(|&c| c <= x).min(codes.len() - 1);
+                    let code = codes[i];
+                    let fresh = next.len() as u32;
+                    let id = *next.entry((u as u32, code)).or_insert_with(|| {
+                        let delta = self.compiled.delta(col, code);
+                        next_rows.extend(states.row(u).iter().zip(delta).map(|(a, d)| a + d));
+                        fresh
+                    });
+                    state_of[b] = id;
+                }
+            }
+            if !last {
+                if next.is_empty() {
+                    return Ok(0.0);
+                }
+                states = Array2::from_shape_vec((next.len(), hidden), next_rows)
+                    .expect("one row per distinct prefix");
             }
         }
         Ok(weights.iter().sum::<f64>() / s as f64)

@@ -18,10 +18,10 @@ pub use csv::{CsvOptions, read_path};
 pub use dictionary::Dictionary;
 pub use error::{Error, Result};
 pub use estimator::{Estimator, EstimatorConfig};
-pub use made::{Made, MadeConfig};
-pub use predicate::{Op, Predicate, Query, Resolved};
+pub use made::{InputEncoding, Made, MadeConfig, Network, OutputEncoding, Real};
+pub use predicate::{CodeSet, Condition, Op, Predicate, Query, Resolved};
 pub use table::{Column, Table};
-pub use train::{EpochReport, TrainConfig, bits_per_tuple, train};
+pub use train::{EpochReport, Progress, TrainConfig, bits_per_tuple, train};
 pub use value::{ColumnData, Literal};
 pub use workload::{generate, q_error, quantile};
 

@@ -1,18 +1,20 @@
 //! A versioned binary model file.
 //!
 //! Layout (little-endian): magic `STRCDEST`, format version (u32), column count (u32), each
-//! domain size (u32), hidden width (u32), layers (u32), seed (u64), then every weight matrix
-//! and bias vector as f64 in row-major order. The connectivity masks are not stored: they
-//! are a function of the configuration, rebuilt by [`Made::new`].
+//! domain size (u32), hidden width (u32), layers (u32), residual (u8), input encoding (u8),
+//! output encoding (u8), embedding width (u32), seed (u64), then every tensor as f32 in a
+//! fixed order. The connectivity masks are not stored: they are a function of the
+//! configuration, rebuilt by [`Made::new`]. Version 1 (f64 MADE, one-hot only) is no longer
+//! read: its files are rejected with [`Error::ModelVersion`].
 
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::made::{Made, MadeConfig};
+use crate::made::{InputEncoding, Made, MadeConfig, OutputEncoding, Real, tensor_lengths};
 
 const MAGIC: &[u8; 8] = b"STRCDEST";
 /// The format version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 impl Made {
     /// Serialise the model.
@@ -27,10 +29,21 @@ impl Made {
         let cfg = self.config();
         out.extend_from_slice(&(cfg.hidden as u32).to_le_bytes());
         out.extend_from_slice(&(cfg.layers as u32).to_le_bytes());
+        out.push(u8::from(cfg.residual));
+        out.push(match cfg.input {
+            InputEncoding::OneHot => 0,
+            InputEncoding::Binary => 1,
+            InputEncoding::Embedding => 2,
+        });
+        out.push(match cfg.output {
+            OutputEncoding::OneHot => 0,
+            OutputEncoding::Embedding => 1,
+        });
+        out.extend_from_slice(&(cfg.embedding as u32).to_le_bytes());
         out.extend_from_slice(&cfg.seed.to_le_bytes());
-        for (w, b) in self.params.weights.iter().zip(&self.params.biases) {
-            for x in w.iter().chain(b.iter()) {
-                out.extend_from_slice(&x.to_le_bytes());
+        for t in self.params.tensors() {
+            for &x in t {
+                x.write_le(&mut out);
             }
         }
         out
@@ -59,37 +72,45 @@ impl Made {
             .collect::<Result<Vec<_>>>()?;
         let hidden = r.u32()? as usize;
         let layers = r.u32()? as usize;
+        let residual = match r.take(1)?[0] {
+            0 => false,
+            1 => true,
+            _ => return Err(Error::CorruptModel("bad residual flag")),
+        };
+        let input = match r.take(1)?[0] {
+            0 => InputEncoding::OneHot,
+            1 => InputEncoding::Binary,
+            2 => InputEncoding::Embedding,
+            _ => return Err(Error::CorruptModel("unknown input encoding")),
+        };
+        let output = match r.take(1)?[0] {
+            0 => OutputEncoding::OneHot,
+            1 => OutputEncoding::Embedding,
+            _ => return Err(Error::CorruptModel("unknown output encoding")),
+        };
+        let embedding = r.u32()? as usize;
         let seed = r.u64()?;
+        let cfg = MadeConfig {
+            hidden,
+            layers,
+            residual,
+            input,
+            output,
+            embedding,
+            seed,
+        };
         // Check the payload size before building (building allocates the full model).
-        let mut expected = 0usize;
-        let (din, dout) = (
-            domains.iter().map(|d| d + 1).sum::<usize>(),
-            domains.iter().sum::<usize>(),
-        );
-        let mut prev = din;
-        for l in 0..=layers {
-            let width = if l == layers { dout } else { hidden };
-            expected = expected.saturating_add(prev.saturating_mul(width).saturating_add(width));
-            prev = width;
-        }
-        if expected.saturating_mul(8) != bytes.len() - r.pos {
+        let expected = tensor_lengths(&domains, &cfg)
+            .into_iter()
+            .fold(0usize, usize::saturating_add);
+        if expected.saturating_mul(f32::BYTES) != bytes.len() - r.pos {
             return Err(Error::CorruptModel("parameter payload has the wrong size"));
         }
-        let mut model = Made::new(
-            &domains,
-            &MadeConfig {
-                hidden,
-                layers,
-                seed,
-            },
-        )
-        .map_err(|_| Error::CorruptModel("invalid configuration"))?;
-        for l in 0..model.params.weights.len() {
-            for x in model.params.weights[l].iter_mut() {
-                *x = r.f64()?;
-            }
-            for x in model.params.biases[l].iter_mut() {
-                *x = r.f64()?;
+        let mut model =
+            Made::new(&domains, &cfg).map_err(|_| Error::CorruptModel("invalid configuration"))?;
+        for t in model.params.tensors_mut() {
+            for x in t {
+                *x = f32::read_le(r.take(f32::BYTES)?);
             }
         }
         model.apply_masks();
@@ -136,11 +157,6 @@ impl Reader<'_> {
     }
     fn u64(&mut self) -> Result<u64> {
         Ok(u64::from_le_bytes(
-            self.take(8)?.try_into().expect("8 bytes"),
-        ))
-    }
-    fn f64(&mut self) -> Result<f64> {
-        Ok(f64::from_le_bytes(
             self.take(8)?.try_into().expect("8 bytes"),
         ))
     }

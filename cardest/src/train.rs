@@ -6,6 +6,7 @@
 
 use std::time::{Duration, Instant};
 
+use rayon::prelude::*;
 use stratus_sim::SimRng;
 
 use crate::error::{Error, Result};
@@ -23,6 +24,9 @@ pub struct TrainConfig {
     pub learning_rate: f64,
     /// Train with random column masking (needed for wildcard skipping at estimation time).
     pub column_masking: bool,
+    /// Fraction of the steps spent warming the learning rate up; the rest decays it along a
+    /// cosine to 5% of [`TrainConfig::learning_rate`].
+    pub warmup_fraction: f64,
     /// Seed for shuffling and masking.
     pub seed: u64,
 }
@@ -34,6 +38,7 @@ impl Default for TrainConfig {
             batch: 256,
             learning_rate: 5e-3,
             column_masking: true,
+            warmup_fraction: 0.02,
             seed: 0,
         }
     }
@@ -50,48 +55,63 @@ pub struct EpochReport {
     pub elapsed: Duration,
 }
 
+/// Progress reported while training.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Progress<'a> {
+    /// A minibatch finished.
+    Step {
+        /// 0-based epoch number.
+        epoch: usize,
+        /// Rows of this epoch done so far.
+        rows_done: usize,
+        /// Rows per epoch.
+        rows: usize,
+        /// Mean loss of the epoch so far, bits per tuple.
+        bits: f64,
+    },
+    /// An epoch finished.
+    Epoch(&'a EpochReport),
+}
+
 /// Adam optimiser state.
 struct Adam {
-    m: Params,
-    v: Params,
+    m: Params<f32>,
+    v: Params<f32>,
     t: i32,
-    lr: f64,
 }
 
 impl Adam {
-    fn step(&mut self, params: &mut Params, grads: &Params) {
-        const B1: f64 = 0.9;
-        const B2: f64 = 0.999;
+    fn step(&mut self, params: &mut Params<f32>, grads: &Params<f32>, lr: f64) {
+        const B1: f32 = 0.9;
+        const B2: f32 = 0.999;
         self.t += 1;
         let c1 = 1.0 - B1.powi(self.t);
         let c2 = 1.0 - B2.powi(self.t);
-        let lr = self.lr;
-        let upd = |p: &mut f64, g: f64, m: &mut f64, v: &mut f64| {
-            *m = B1 * *m + (1.0 - B1) * g;
-            *v = B2 * *v + (1.0 - B2) * g * g;
-            *p -= lr * (*m / c1) / ((*v / c2).sqrt() + 1e-8);
-        };
-        for l in 0..params.weights.len() {
-            ndarray::Zip::from(&mut params.weights[l])
-                .and(&grads.weights[l])
-                .and(&mut self.m.weights[l])
-                .and(&mut self.v.weights[l])
-                .for_each(|p, &g, m, v| upd(p, g, m, v));
-            ndarray::Zip::from(&mut params.biases[l])
-                .and(&grads.biases[l])
-                .and(&mut self.m.biases[l])
-                .and(&mut self.v.biases[l])
-                .for_each(|p, &g, m, v| upd(p, g, m, v));
+        let lr = lr as f32;
+        for (((p, g), m), v) in params
+            .tensors_mut()
+            .into_iter()
+            .zip(grads.tensors())
+            .zip(self.m.tensors_mut())
+            .zip(self.v.tensors_mut())
+        {
+            for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+                *m = B1 * *m + (1.0 - B1) * g;
+                *v = B2 * *v + (1.0 - B2) * g * g;
+                *p -= lr * (*m / c1) / ((*v / c2).sqrt() + 1e-8);
+            }
         }
     }
 }
 
-/// Train `model` on `table`, calling `progress` after every epoch.
+/// Train `model` on `table` by maximum likelihood, calling `progress` after every minibatch
+/// and every epoch. Each minibatch is split across rayon's threads (data parallelism); the
+/// result depends only on the seed and the thread count.
 pub fn train(
     model: &mut Made,
     table: &Table,
     cfg: &TrainConfig,
-    mut progress: impl FnMut(&EpochReport),
+    mut progress: impl FnMut(&Progress<'_>),
 ) -> Result<Vec<EpochReport>> {
     if model.domains() != table.domains().as_slice() {
         return Err(Error::SchemaMismatch(
@@ -109,17 +129,21 @@ pub fn train(
         m: Params::zeros_like(&model.params),
         v: Params::zeros_like(&model.params),
         t: 0,
-        lr: cfg.learning_rate,
     };
+    let threads = rayon::current_num_threads().max(1);
     let mut order: Vec<usize> = (0..table.rows()).collect();
+    let steps = cfg.epochs * order.len().div_ceil(cfg.batch);
+    let mut step = 0;
     let mut reports = Vec::new();
     for epoch in 0..cfg.epochs {
         let started = Instant::now();
         shuffle(&mut order, &mut rng);
-        let (mut total, mut batches) = (0.0, 0);
+        let (mut total, mut rows_done) = (0.0, 0);
         for chunk in order.chunks(cfg.batch) {
-            let mut inputs = Vec::with_capacity(chunk.len() * n);
+            let mut slots = Vec::with_capacity(chunk.len() * n);
             let mut targets = Vec::with_capacity(chunk.len() * n);
+            let mut cols: Vec<usize> = (0..n).collect();
+            let mut is_masked = vec![false; n];
             for &r in chunk {
                 // Naru masks a uniformly drawn number of columns, so every subset size is seen.
                 let masked = if cfg.column_masking {
@@ -127,33 +151,61 @@ pub fn train(
                 } else {
                     0
                 };
-                let mut cols: Vec<usize> = (0..n).collect();
                 shuffle(&mut cols, &mut rng);
-                let mut is_masked = vec![false; n];
+                is_masked.fill(false);
                 for &c in &cols[..masked] {
                     is_masked[c] = true;
                 }
                 for (c, col) in table.columns().iter().enumerate() {
                     let code = col.codes()[r];
                     targets.push(code);
-                    inputs.push(model.input_index(c, (!is_masked[c]).then_some(code)));
+                    slots.push(model.slot(c, (!is_masked[c]).then_some(code)));
                 }
             }
-            let (loss, grads) = model.loss_and_grad(&inputs, &targets);
-            adam.step(&mut model.params, &grads);
-            model.apply_masks();
+            let scale = 1.0 / chunk.len() as f64;
+            let per = chunk.len().div_ceil(threads) * n;
+            let m: &Made = model;
+            let (loss, grads) = slots
+                .par_chunks(per)
+                .zip(targets.par_chunks(per))
+                .map(|(s, t)| m.loss_and_grad(s, t, scale))
+                .reduce_with(|(la, mut ga), (lb, gb)| {
+                    ga.add(&gb);
+                    (la + lb, ga)
+                })
+                .expect("a minibatch has rows");
+            let lr = cfg.learning_rate * schedule(step, steps, cfg.warmup_fraction);
+            adam.step(&mut model.params, &grads, lr);
+            step += 1;
             total += loss;
-            batches += 1;
+            rows_done += chunk.len();
+            progress(&Progress::Step {
+                epoch,
+                rows_done,
+                rows: order.len(),
+                bits: total / rows_done as f64 / std::f64::consts::LN_2,
+            });
         }
         let report = EpochReport {
             epoch,
-            train_bits: total / batches.max(1) as f64 / std::f64::consts::LN_2,
+            train_bits: total / rows_done.max(1) as f64 / std::f64::consts::LN_2,
             elapsed: started.elapsed(),
         };
-        progress(&report);
+        progress(&Progress::Epoch(&report));
         reports.push(report);
     }
     Ok(reports)
+}
+
+/// Learning-rate multiplier: linear warm-up over the first `warmup` fraction of the steps,
+/// then cosine decay to 5% (large steps early move fast, small steps late settle).
+fn schedule(step: usize, steps: usize, warmup: f64) -> f64 {
+    let t = step as f64 / steps.max(1) as f64;
+    if t < warmup {
+        return (t / warmup).max(0.01);
+    }
+    let rest = (t - warmup) / (1.0 - warmup).max(1e-9);
+    0.05 + 0.95 * 0.5 * (1.0 + (std::f64::consts::PI * rest.min(1.0)).cos())
 }
 
 /// Mean negative log-likelihood of the table under the model, in bits per tuple, with no
@@ -165,20 +217,22 @@ pub fn bits_per_tuple(model: &Made, table: &Table) -> Result<f64> {
         ));
     }
     let n = table.columns().len();
-    let mut total = 0.0;
     let rows: Vec<usize> = (0..table.rows()).collect();
-    for chunk in rows.chunks(512) {
-        let mut inputs = Vec::with_capacity(chunk.len() * n);
-        let mut targets = Vec::with_capacity(chunk.len() * n);
-        for &r in chunk {
-            for (c, col) in table.columns().iter().enumerate() {
-                let code = col.codes()[r];
-                targets.push(code);
-                inputs.push(model.input_index(c, Some(code)));
+    let total: f64 = rows
+        .par_chunks(512)
+        .map(|chunk| {
+            let mut slots = Vec::with_capacity(chunk.len() * n);
+            let mut targets = Vec::with_capacity(chunk.len() * n);
+            for &r in chunk {
+                for (c, col) in table.columns().iter().enumerate() {
+                    let code = col.codes()[r];
+                    targets.push(code);
+                    slots.push(model.slot(c, Some(code)));
+                }
             }
-        }
-        total += model.loss(&inputs, &targets) * chunk.len() as f64;
-    }
+            model.loss(&slots, &targets)
+        })
+        .sum();
     Ok(total / table.rows() as f64 / std::f64::consts::LN_2)
 }
 

@@ -48,11 +48,7 @@ pub fn generate(table: &Table, count: usize, seed: u64) -> Result<Vec<Query>> {
             } else {
                 [Op::Le, Op::Ge, Op::Eq][rng.below(3) as usize]
             };
-            preds.push(Predicate {
-                column: col.name().to_owned(),
-                op,
-                literal: value,
-            });
+            preds.push(Predicate::new(col.name(), op, value));
         }
         if !null {
             out.push(Query::new(preds));
