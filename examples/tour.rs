@@ -542,7 +542,9 @@ fn cardest_section() -> Result<(), Box<dyn std::error::Error>> {
         &MadeConfig {
             hidden: 32,
             layers: 2,
+            embedding: 16,
             seed: 1,
+            ..MadeConfig::default()
         },
     )?;
     let cfg = TrainConfig {
@@ -560,7 +562,7 @@ fn cardest_section() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     let ind = Independence::new(&table);
     println!(
-        "MADE 2 x 32 ({} bytes) trained on {} flights rows in {:.1} s",
+        "ResMADE 2 x 32 ({} bytes) trained on {} flights rows in {:.1} s",
         model.size_bytes(),
         table.rows(),
         started.elapsed().as_secs_f64()

@@ -127,22 +127,24 @@ impl<'a> Estimator<'a> {
                 }
                 let row = logits.row(u);
                 let row = row.as_slice().expect("standard layout");
-                let max = row.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x));
+                let max = row
+                    .iter()
+                    .fold(f32::NEG_INFINITY, |m, &x| if x > m { x } else { m });
                 exps.clear();
                 exps.extend(row.iter().map(|&x| exp_nonpositive(x - max)));
                 let total = f64::from(lane_sum(&exps));
-                cumulative.clear();
-                let mut acc = 0.0f64;
-                for r in set.ranges() {
-                    let mut part = 0.0f32;
-                    for &e in &exps[r.start as usize..r.end as usize] {
-                        part += e;
-                        cumulative.push(acc + f64::from(part));
-                    }
-                    acc += f64::from(part);
-                }
+                let masses: Vec<f64> = set
+                    .ranges()
+                    .iter()
+                    .map(|r| f64::from(lane_sum(&exps[r.start as usize..r.end as usize])))
+                    .collect();
+                let acc: f64 = masses.iter().sum();
                 // The whole domain has mass one exactly, whatever the rounding.
-                let mass = if codes.len() == row.len() { 1.0 } else { acc / total };
+                let mass = if codes.len() == row.len() {
+                    1.0
+                } else {
+                    acc / total
+                };
                 for &b in members {
                     weights[b] *= mass;
                 }
@@ -150,11 +152,26 @@ impl<'a> Estimator<'a> {
                     continue;
                 }
                 // Draw each sample's value inside the allowed set in proportion to the
-                // model's probabilities.
+                // model's probabilities: a prefix-sum table when several samples share the
+                // prefix, a single scan when one does (most prefixes, once they diverge).
+                if members.len() > 2 {
+                    cumulative.clear();
+                    let mut run = 0.0f64;
+                    for r in set.ranges() {
+                        for &e in &exps[r.start as usize..r.end as usize] {
+                            run += f64::from(e);
+                            cumulative.push(run);
+                        }
+                    }
+                }
                 for &b in members {
                     let x = rng.next_f64() * acc;
-                    let i = cumulative.partition_point(|&c| c <= x).min(codes.len() - 1);
-                    let code = codes[i];
+                    let i = if members.len() > 2 {
+                        cumulative.partition_point(|&c| c <= x)
+                    } else {
+                        scan(&exps, set, &masses, x)
+                    };
+                    let code = codes[i.min(codes.len() - 1)];
                     let fresh = next.len() as u32;
                     let id = *next.entry((u as u32, code)).or_insert_with(|| {
                         let delta = self.compiled.delta(col, code);
@@ -193,6 +210,27 @@ fn exp_nonpositive(x: f32) -> f32 {
                 + f * (0.055_504_11
                     + f * (0.009_618_129 + f * (0.001_333_355_8 + f * 0.000_154_035_3)))));
     f32::from_bits(((i + 127) as u32) << 23) * p
+}
+
+/// The position (within the set's codes, in order) where the running sum of `exps` over
+/// the set first exceeds `x`; `masses` are the per-range sums, so whole ranges are skipped.
+fn scan(exps: &[f32], set: &CodeSet, masses: &[f64], mut x: f64) -> usize {
+    let mut before = 0;
+    for (r, &m) in set.ranges().iter().zip(masses) {
+        if x < m {
+            let mut run = 0.0f64;
+            for (k, &e) in exps[r.start as usize..r.end as usize].iter().enumerate() {
+                run += f64::from(e);
+                if x < run {
+                    return before + k;
+                }
+            }
+            return before + r.len() - 1;
+        }
+        x -= m;
+        before += r.len();
+    }
+    before.saturating_sub(1)
 }
 
 /// A sum in eight independent lanes (vectorises; also more accurate than one running sum).
