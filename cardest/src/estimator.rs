@@ -205,7 +205,7 @@ fn exp_nonpositive(x: f32) -> f32 {
     let i = truncated - i32::from((truncated as f32) > t);
     let f = t - i as f32;
     let p = 1.0
-        + f * (0.693_147_2
+        + f * (std::f32::consts::LN_2
             + f * (0.240_226_5
                 + f * (0.055_504_11
                     + f * (0.009_618_129 + f * (0.001_333_355_8 + f * 0.000_154_035_3)))));

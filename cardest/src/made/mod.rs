@@ -220,11 +220,11 @@ impl<F: Real> Network<F> {
         };
         let (mut in_offsets, mut out_offsets) = (Vec::new(), Vec::new());
         let (mut din, mut dout) = (0, 0);
-        for c in 0..n {
+        for (c, &dom) in domains.iter().enumerate() {
             in_offsets.push(din);
             out_offsets.push(dout);
             din += in_width(c);
-            dout += domains[c];
+            dout += dom;
         }
         let out_cols: usize = (0..n).map(out_width).sum();
         let mut rng = SimRng::new(cfg.seed);

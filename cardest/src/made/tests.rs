@@ -65,15 +65,13 @@ fn gradient_matches_finite_differences() {
         let analytic: Vec<Vec<f64>> = grads.tensors().iter().map(|t| t.to_vec()).collect();
         let eps = 1e-6;
         let (mut checked, mut worst) = (0, 0.0f64);
-        let sizes: Vec<usize> = m.params.tensors().iter().map(|t| t.len()).collect();
-        for (ti, &len) in sizes.iter().enumerate() {
-            for k in 0..len {
+        for (ti, tensor) in analytic.iter().enumerate() {
+            for (k, &ana) in tensor.iter().enumerate() {
                 let mut p = m.clone();
                 p.params.tensors_mut()[ti][k] += eps;
                 let mut q = m.clone();
                 q.params.tensors_mut()[ti][k] -= eps;
                 let num = (p.loss(&slots, &targets) - q.loss(&slots, &targets)) / (2.0 * eps);
-                let ana = analytic[ti][k];
                 let masked_out = m.params.tensors()[ti][k] == 0.0 && ana == 0.0;
                 if masked_out {
                     // A masked weight: moving it may change the loss, but the optimiser
