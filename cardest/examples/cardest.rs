@@ -241,7 +241,7 @@ fn eval(
     );
     println!("| estimator | median | 95th | 99th | max | (>1 row) median | 95th | 99th | max |");
     println!("|---|---|---|---|---|---|---|---|---|");
-    for (k, name) in ["Stratus (MADE)", "independence", "uniform sample"]
+    for (k, name) in ["Stratus (Naru)", "independence", "uniform sample"]
         .iter()
         .enumerate()
     {
