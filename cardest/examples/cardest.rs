@@ -9,7 +9,7 @@
 //! sampling at equal memory; `workload --sql PATH` only writes the workload with true counts.
 //! Options: `--rows N` (load at most N rows), `--epochs N`, `--hidden N`, `--layers N`,
 //! `--model resmade|made`, `--input onehot|binary|embedding`, `--output onehot|embedding`,
-//! `--embedding N`, `--batch N`, `--lr X`, `--queries N`, `--seed N`, `--samples N`; `--save PATH` (after
+//! `--embedding N`, `--reuse-min-domain N` (embedding outputs only for larger columns), `--batch N`, `--lr X`, `--queries N`, `--seed N`, `--samples N`; `--save PATH` (after
 //! training), `--load PATH` (eval a saved model instead of training), `--sql PATH` (eval:
 //! write `true_count<TAB>SELECT ...` per query, for `cardest/scripts/postgres.sh`).
 
@@ -85,6 +85,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             other => return Err(format!("--output {other}: onehot|embedding").into()),
         },
         embedding: num("--embedding", 32)?,
+        reuse_min_domain: num("--reuse-min-domain", 0)?,
         seed,
     };
     let tcfg = TrainConfig {

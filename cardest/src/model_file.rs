@@ -2,7 +2,8 @@
 //!
 //! Layout (little-endian): magic `STRCDEST`, format version (u32), column count (u32), each
 //! domain size (u32), hidden width (u32), layers (u32), residual (u8), input encoding (u8),
-//! output encoding (u8), embedding width (u32), seed (u64), then every tensor as f32 in a
+//! output encoding (u8), embedding width (u32), smallest domain that reuses embeddings
+//! (u32), seed (u64), then every tensor as f32 in a
 //! fixed order. The connectivity masks are not stored: they are a function of the
 //! configuration, rebuilt by [`Made::new`]. Version 1 (f64 MADE, one-hot only) is no longer
 //! read: its files are rejected with [`Error::ModelVersion`].
@@ -40,6 +41,7 @@ impl Made {
             OutputEncoding::Embedding => 1,
         });
         out.extend_from_slice(&(cfg.embedding as u32).to_le_bytes());
+        out.extend_from_slice(&(cfg.reuse_min_domain as u32).to_le_bytes());
         out.extend_from_slice(&cfg.seed.to_le_bytes());
         for t in self.params.tensors() {
             for &x in t {
@@ -89,6 +91,7 @@ impl Made {
             _ => return Err(Error::CorruptModel("unknown output encoding")),
         };
         let embedding = r.u32()? as usize;
+        let reuse_min_domain = r.u32()? as usize;
         let seed = r.u64()?;
         let cfg = MadeConfig {
             hidden,
@@ -97,6 +100,7 @@ impl Made {
             input,
             output,
             embedding,
+            reuse_min_domain,
             seed,
         };
         // Check the payload size before building (building allocates the full model).

@@ -294,6 +294,7 @@ fn every_configuration_round_trips() {
                 input,
                 output,
                 embedding: 4,
+                reuse_min_domain: 6,
                 seed: 3,
             };
             let mut m = Made::new(&t.domains(), &cfg).unwrap();

@@ -4,7 +4,7 @@
 
 use ndarray::{Array1, Array2, ArrayView1, s};
 
-use super::{InputEncoding, Network, OutputEncoding, Real};
+use super::{InputEncoding, Network, Real};
 
 /// A network prepared for estimation.
 #[derive(Clone, Debug)]
@@ -67,15 +67,12 @@ impl<'a, F: Real> Compiled<'a, F> {
         let m = self.model;
         let p = &m.params;
         let (_, _, last) = m.trunk(z0, false);
-        let (o, dom) = (m.out_offsets[col], m.domains[col]);
-        match m.config.output {
-            OutputEncoding::OneHot => {
-                last.dot(&p.w_out.slice(s![.., o..o + dom])) + p.b_out.slice(s![o..o + dom])
-            }
-            OutputEncoding::Embedding => {
+        let (o, dom, h) = (m.out_offsets[col], m.domains[col], m.head_offsets[col]);
+        match m.reuse[col] {
+            false => last.dot(&p.w_out.slice(s![.., h..h + dom])) + p.b_out.slice(s![h..h + dom]),
+            true => {
                 let d = m.config.embedding;
-                let head = last.dot(&p.w_out.slice(s![.., col * d..(col + 1) * d]))
-                    + p.b_out.slice(s![col * d..(col + 1) * d]);
+                let head = last.dot(&p.w_out.slice(s![.., h..h + d])) + p.b_out.slice(s![h..h + d]);
                 head.dot(&p.embed[col].slice(s![..dom, ..]).t()) + p.b_logit.slice(s![o..o + dom])
             }
         }

@@ -65,6 +65,10 @@ pub struct MadeConfig {
     pub output: OutputEncoding,
     /// Embedding width for the embedding encodings.
     pub embedding: usize,
+    /// With [`OutputEncoding::Embedding`], only columns with at least this many values reuse
+    /// embeddings; smaller ones get a dense softmax (cheap for them, and more expressive).
+    /// 0 (the default) reuses embeddings for every column.
+    pub reuse_min_domain: usize,
     /// Seed for the initial weights and the hidden units' degrees.
     pub seed: u64,
 }
@@ -80,6 +84,7 @@ impl Default for MadeConfig {
             input: InputEncoding::Embedding,
             output: OutputEncoding::Embedding,
             embedding: 32,
+            reuse_min_domain: 0,
             seed: 0,
         }
     }
@@ -169,6 +174,10 @@ pub struct Network<F> {
     in_offsets: Vec<usize>,
     /// Offset of column `i`'s logits.
     out_offsets: Vec<usize>,
+    /// Whether column `i`'s logits come from embedding reuse.
+    reuse: Vec<bool>,
+    /// Offset of column `i`'s block in the output head (its logits, or its reuse vector).
+    head_offsets: Vec<usize>,
     /// Binary encoding: bits per column (the masked flag comes after them).
     bits: Vec<usize>,
     pub(crate) params: Params<F>,
@@ -214,10 +223,15 @@ impl<F: Real> Network<F> {
             InputEncoding::Binary => bits[c] + 1,
             InputEncoding::Embedding => d,
         };
-        let out_width = |c: usize| match cfg.output {
-            OutputEncoding::OneHot => domains[c],
-            OutputEncoding::Embedding => d,
-        };
+        let reuse: Vec<bool> = domains.iter().map(|&dom| reuses(cfg, dom)).collect();
+        let out_width = |c: usize| if reuse[c] { d } else { domains[c] };
+        let head_offsets: Vec<usize> = (0..n)
+            .scan(0, |acc, c| {
+                let o = *acc;
+                *acc += out_width(c);
+                Some(o)
+            })
+            .collect();
         let (mut in_offsets, mut out_offsets) = (Vec::new(), Vec::new());
         let (mut din, mut dout) = (0, 0);
         for (c, &dom) in domains.iter().enumerate() {
@@ -307,6 +321,8 @@ impl<F: Real> Network<F> {
             domains: domains.to_vec(),
             in_offsets,
             out_offsets,
+            reuse,
+            head_offsets,
             bits,
             params,
             mask_in,
@@ -398,10 +414,9 @@ pub(crate) fn tensor_lengths(domains: &[usize], cfg: &MadeConfig) -> Vec<usize> 
         v.push(mul(h, h));
         v.push(h);
     }
-    let out_cols = match cfg.output {
-        OutputEncoding::OneHot => total_domain,
-        OutputEncoding::Embedding => mul(n, d),
-    };
+    let out_cols = sum(&mut domains
+        .iter()
+        .map(|&dom| if reuses(cfg, dom) { d } else { dom }));
     v.push(mul(h, out_cols));
     v.push(out_cols);
     v.push(if cfg.output == OutputEncoding::Embedding {
@@ -410,6 +425,11 @@ pub(crate) fn tensor_lengths(domains: &[usize], cfg: &MadeConfig) -> Vec<usize> 
         0
     });
     v
+}
+
+/// Whether a column of `domain` values reuses embeddings for its output.
+fn reuses(cfg: &MadeConfig, domain: usize) -> bool {
+    cfg.output == OutputEncoding::Embedding && domain >= cfg.reuse_min_domain
 }
 
 /// A standard normal draw (Box–Muller).

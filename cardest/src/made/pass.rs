@@ -151,12 +151,17 @@ impl<F: Real> Network<F> {
                     + self.domains.last().expect("columns");
                 let mut logits = Array2::zeros((last.nrows(), total));
                 for c in 0..self.domains.len() {
-                    let (o, dom) = (self.out_offsets[c], self.domains[c]);
-                    let seg = head
-                        .slice(s![.., c * d..(c + 1) * d])
-                        .dot(&p.embed[c].slice(s![..dom, ..]).t())
-                        + p.b_logit.slice(s![o..o + dom]);
-                    logits.slice_mut(s![.., o..o + dom]).assign(&seg);
+                    let (o, dom, h) = (self.out_offsets[c], self.domains[c], self.head_offsets[c]);
+                    let mut dst = logits.slice_mut(s![.., o..o + dom]);
+                    if self.reuse[c] {
+                        let seg = head
+                            .slice(s![.., h..h + d])
+                            .dot(&p.embed[c].slice(s![..dom, ..]).t())
+                            + p.b_logit.slice(s![o..o + dom]);
+                        dst.assign(&seg);
+                    } else {
+                        dst.assign(&head.slice(s![.., h..h + dom]));
+                    }
                 }
                 (Some(head), logits)
             }
@@ -228,15 +233,19 @@ impl<F: Real> Network<F> {
                 let head = tr.out.as_ref().expect("embedding reuse keeps its head");
                 let mut dhead = Array2::zeros(head.raw_dim());
                 for c in 0..n {
-                    let (o, dom) = (self.out_offsets[c], self.domains[c]);
+                    let (o, dom, h) = (self.out_offsets[c], self.domains[c], self.head_offsets[c]);
                     let dl = dlogits.slice(s![.., o..o + dom]);
+                    if !self.reuse[c] {
+                        dhead.slice_mut(s![.., h..h + dom]).assign(&dl);
+                        continue;
+                    }
                     g.b_logit
                         .slice_mut(s![o..o + dom])
                         .assign(&dl.sum_axis(Axis(0)));
-                    let hc = head.slice(s![.., c * d..(c + 1) * d]);
+                    let hc = head.slice(s![.., h..h + d]);
                     g.embed[c].slice_mut(s![..dom, ..]).assign(&dl.t().dot(&hc));
                     dhead
-                        .slice_mut(s![.., c * d..(c + 1) * d])
+                        .slice_mut(s![.., h..h + d])
                         .assign(&dl.dot(&p.embed[c].slice(s![..dom, ..])));
                 }
                 dhead

@@ -22,9 +22,21 @@ fn configs() -> Vec<MadeConfig> {
                 input,
                 output,
                 embedding: 3,
+                reuse_min_domain: 0,
                 seed: 5,
             });
         }
+        // Mixed heads: columns of 4 or more values reuse embeddings, the others do not.
+        v.push(MadeConfig {
+            hidden: 7,
+            layers: 2,
+            residual,
+            input: InputEncoding::Embedding,
+            output: OutputEncoding::Embedding,
+            embedding: 3,
+            reuse_min_domain: 4,
+            seed: 5,
+        });
     }
     v
 }
