@@ -73,7 +73,11 @@ impl DataFrame {
 
         let mut names = Vec::new();
         let mut columns: Vec<Arc<Column>> = Vec::new();
-        let lcols: Vec<Arc<Column>> = self.columns.par_iter().map(|c| gather(c, &lidx)).collect();
+        let (lpick, rpick) = rayon::join(
+            || Pick::new(&lidx, self.nrows()),
+            || Pick::new(&ridx, right.nrows()),
+        );
+        let lcols: Vec<Arc<Column>> = self.columns.par_iter().map(|c| lpick.gather(c)).collect();
         for (i, name) in self.names.iter().enumerate() {
             let mut col = Arc::clone(&lcols[i]);
             if shared.contains(name.as_str()) && matches!(how, JoinHow::Right | JoinHow::Outer) {
@@ -91,7 +95,7 @@ impl DataFrame {
         }
         let rcols: Vec<Arc<Column>> = right_keep
             .par_iter()
-            .map(|&i| gather(&right.columns[i], &ridx))
+            .map(|&i| rpick.gather(&right.columns[i]))
             .collect();
         for (&i, col) in right_keep.iter().zip(rcols) {
             let name = &right.names[i];
@@ -167,18 +171,47 @@ impl DataFrame {
     }
 }
 
-/// Rows `idx` of `col` (`None`: null). When every row is taken once, in order (a left join
-/// on unique right keys), the column is shared, not copied; without `None`s the cheaper
-/// plain gather runs.
-fn gather(col: &Arc<Column>, idx: &[Option<usize>]) -> Arc<Column> {
-    if idx.len() == col.len() && idx.iter().enumerate().all(|(i, r)| *r == Some(i)) {
-        return Arc::clone(col);
+/// How one side's columns are gathered, decided once per join rather than per column.
+enum Pick<'a> {
+    /// Every row taken once, in order (a left join on unique right keys): columns are
+    /// shared, not copied.
+    Same,
+    /// No `None`s: the cheaper plain gather.
+    Plain(Vec<usize>),
+    /// Some rows are null (unmatched rows of an outer side).
+    Opt(&'a [Option<usize>]),
+}
+
+impl<'a> Pick<'a> {
+    fn new(idx: &'a [Option<usize>], rows: usize) -> Self {
+        if idx.len() == rows
+            && idx
+                .par_iter()
+                .enumerate()
+                .with_min_len(1 << 14)
+                .all(|(i, r)| *r == Some(i))
+        {
+            Pick::Same
+        } else if idx.par_iter().with_min_len(1 << 14).all(Option::is_some) {
+            Pick::Plain(
+                idx.par_iter()
+                    .with_min_len(1 << 14)
+                    .map(|r| r.unwrap_or_default())
+                    .collect(),
+            )
+        } else {
+            Pick::Opt(idx)
+        }
     }
-    if idx.iter().all(Option::is_some) {
-        let plain: Vec<usize> = idx.iter().map(|r| r.unwrap_or_default()).collect();
-        return Arc::new(col.take(&plain));
+
+    /// The picked rows of `col` (`None`: null).
+    fn gather(&self, col: &Arc<Column>) -> Arc<Column> {
+        match self {
+            Pick::Same => Arc::clone(col),
+            Pick::Plain(idx) => Arc::new(col.take(idx)),
+            Pick::Opt(idx) => Arc::new(col.take_opt(idx)),
+        }
     }
-    Arc::new(col.take_opt(idx))
 }
 
 /// The first non-null of two columns of one length.
@@ -285,8 +318,10 @@ fn match_rows(
             (p, b)
         })
         .collect();
-    let mut probe_idx = Vec::new();
-    let mut build_idx = Vec::new();
+    // Sized once: growing 16-byte-per-row vectors by doubling would copy them repeatedly.
+    let total = parts.iter().map(|p| p.0.len()).sum();
+    let mut probe_idx = Vec::with_capacity(total);
+    let mut build_idx = Vec::with_capacity(total);
     for (p, b) in parts {
         probe_idx.extend(p);
         build_idx.extend(b);
