@@ -296,36 +296,51 @@ fn match_rows(
     } else {
         1
     };
-    let parts: Vec<Pairs> = split(probe.len(), chunks)
-        .into_par_iter()
-        .map(|r| {
-            let (mut p, mut b) = (Vec::with_capacity(r.len()), Vec::with_capacity(r.len()));
-            for i in r {
-                let c = probe[i] as usize;
-                let matches = &rows[starts[c]..starts[c + 1]];
-                if matches.is_empty() {
-                    if keep_unmatched {
-                        p.push(Some(i));
-                        b.push(None);
-                    }
-                } else {
-                    for &m in matches {
-                        p.push(Some(i));
-                        b.push(Some(m));
-                    }
+    // Two parallel passes over probe chunks: count each chunk's output rows, then write
+    // every chunk's pairs straight into its slice of the result (no per-chunk vectors to
+    // concatenate: at 16 bytes per index, copying them costs as much as the matching).
+    let ranges = split(probe.len(), chunks);
+    let out_rows = |i: usize| {
+        let c = probe[i] as usize;
+        match starts[c + 1] - starts[c] {
+            0 => usize::from(keep_unmatched),
+            n => n,
+        }
+    };
+    let counts: Vec<usize> = ranges
+        .par_iter()
+        .map(|r| r.clone().map(out_rows).sum())
+        .collect();
+    let total = counts.iter().sum();
+    let mut probe_idx: Vec<Option<usize>> = vec![None; total];
+    let mut build_idx: Vec<Option<usize>> = vec![None; total];
+    let mut pieces = Vec::with_capacity(ranges.len());
+    let (mut p_rest, mut b_rest) = (&mut probe_idx[..], &mut build_idx[..]);
+    for (r, &n) in ranges.iter().zip(&counts) {
+        let (p, pt) = std::mem::take(&mut p_rest).split_at_mut(n);
+        let (b, bt) = std::mem::take(&mut b_rest).split_at_mut(n);
+        pieces.push((r.clone(), p, b));
+        (p_rest, b_rest) = (pt, bt);
+    }
+    pieces.into_par_iter().for_each(|(r, p, b)| {
+        let mut at = 0;
+        for i in r {
+            let c = probe[i] as usize;
+            let matches = &rows[starts[c]..starts[c + 1]];
+            if matches.is_empty() {
+                if keep_unmatched {
+                    p[at] = Some(i);
+                    at += 1;
+                }
+            } else {
+                for &m in matches {
+                    p[at] = Some(i);
+                    b[at] = Some(m);
+                    at += 1;
                 }
             }
-            (p, b)
-        })
-        .collect();
-    // Sized once: growing 16-byte-per-row vectors by doubling would copy them repeatedly.
-    let total = parts.iter().map(|p| p.0.len()).sum();
-    let mut probe_idx = Vec::with_capacity(total);
-    let mut build_idx = Vec::with_capacity(total);
-    for (p, b) in parts {
-        probe_idx.extend(p);
-        build_idx.extend(b);
-    }
+        }
+    });
     if how == JoinHow::Outer {
         // Right rows that matched nothing, then everything sorted by key (stable).
         let mut matched = vec![false; nr];
