@@ -89,3 +89,335 @@ impl Categorical {
         }
     }
 }
+
+/// Dictionary encoding of text held in row chunks (the CSV reader's per-chunk buffers).
+mod encode {
+    use std::collections::HashMap;
+    use std::hash::{BuildHasher, Hash, Hasher};
+
+    use rayon::prelude::*;
+
+    use super::{Categorical, NULL_CODE};
+    use crate::column::Strings;
+
+    /// Partitions of the hash-partitioned path: 256 tables of ~4k entries each for 1e6
+    /// distinct values, small enough to stay in L2.
+    const PART_BITS: u32 = 8;
+    const PARTS: usize = 1 << PART_BITS;
+    /// Partition from middle hash bits: hashbrown picks buckets from the low bits and tags
+    /// from the top seven, which must stay varied inside a partition.
+    #[inline]
+    fn part_of(h: u64) -> usize {
+        ((h >> 32) as usize) & (PARTS - 1)
+    }
+
+    #[inline]
+    fn hash(s: &str) -> u64 {
+        foldhash::fast::FixedState::with_seed(0x5eed).hash_one(s.as_bytes())
+    }
+
+    /// A value with its hash computed once, when rows are partitioned.
+    #[derive(Clone, Copy)]
+    struct Hashed<'a> {
+        hash: u64,
+        text: &'a str,
+    }
+
+    impl PartialEq for Hashed<'_> {
+        fn eq(&self, other: &Self) -> bool {
+            self.hash == other.hash && self.text == other.text
+        }
+    }
+    impl Eq for Hashed<'_> {}
+    impl Hash for Hashed<'_> {
+        fn hash<H: Hasher>(&self, state: &mut H) {
+            state.write_u64(self.hash);
+        }
+    }
+
+    /// Hands the precomputed hash to the table unchanged.
+    #[derive(Default, Clone, Copy)]
+    struct PassThrough;
+    #[derive(Default)]
+    struct PassThroughHasher(u64);
+    impl Hasher for PassThroughHasher {
+        fn finish(&self) -> u64 {
+            self.0
+        }
+        fn write(&mut self, _: &[u8]) {
+            unreachable!("only precomputed hashes are written")
+        }
+        fn write_u64(&mut self, h: u64) {
+            self.0 = h;
+        }
+    }
+    impl BuildHasher for PassThrough {
+        type Hasher = PassThroughHasher;
+        fn build_hasher(&self) -> PassThroughHasher {
+            PassThroughHasher(0)
+        }
+    }
+
+    /// Encodes the rows of `parts`, in order; categories are the distinct values sorted
+    /// bytewise (pandas' order).
+    pub(crate) fn encode(parts: &[Strings]) -> Categorical {
+        let rows: usize = parts.iter().map(Strings::len).sum();
+        // Few distinct values (a sample of the first rows tells): chunk-local tables stay
+        // tiny and merging them is free. Many: partition rows by hash, so each table is small
+        // and no merge is needed.
+        let sample: std::collections::HashSet<&str, foldhash::fast::FixedState> = parts
+            .iter()
+            .flat_map(|p| p.iter().flatten())
+            .take(1 << 16)
+            .collect();
+        let (categories, codes) = if sample.len() < 1 << 12 || rows < 1 << 18 {
+            local_tables(parts)
+        } else {
+            partitioned(parts)
+        };
+        Categorical::from_parts(codes, categories)
+    }
+
+    /// Sorts distinct values bytewise and returns them with each one's rank. The sort runs on
+    /// a 16-byte big-endian prefix and the length, comparing whole strings only on ties.
+    fn sort_distinct(values: &[&str]) -> (Vec<String>, Vec<u32>) {
+        let prefix = |s: &str| {
+            let mut b = [0u8; 16];
+            let n = s.len().min(16);
+            b[..n].copy_from_slice(&s.as_bytes()[..n]);
+            u128::from_be_bytes(b)
+        };
+        let mut order: Vec<(u128, u32)> = values
+            .par_iter()
+            .enumerate()
+            .map(|(i, s)| (prefix(s), i as u32))
+            .collect();
+        order.par_sort_unstable_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| values[a.1 as usize].cmp(values[b.1 as usize]))
+        });
+        let mut rank = vec![0u32; values.len()];
+        for (r, &(_, i)) in order.iter().enumerate() {
+            rank[i as usize] = r as u32;
+        }
+        let categories = order
+            .par_iter()
+            .map(|&(_, i)| values[i as usize].to_string())
+            .collect();
+        (categories, rank)
+    }
+
+    /// Chunk-local tables, merged afterwards; right when values are few.
+    fn local_tables(parts: &[Strings]) -> (Vec<String>, Vec<u32>) {
+        let locals: Vec<(Vec<&str>, Vec<u32>)> = parts
+            .par_iter()
+            .map(|s| {
+                let mut map: HashMap<&str, u32, foldhash::fast::FixedState> = HashMap::default();
+                let mut values = Vec::new();
+                let codes = (0..s.len())
+                    .map(|i| match s.get(i) {
+                        None => NULL_CODE,
+                        Some(v) => *map.entry(v).or_insert_with(|| {
+                            values.push(v);
+                            (values.len() - 1) as u32
+                        }),
+                    })
+                    .collect();
+                (values, codes)
+            })
+            .collect();
+        let mut global: HashMap<&str, u32, foldhash::fast::FixedState> = HashMap::default();
+        let mut distinct = Vec::new();
+        let remaps: Vec<Vec<u32>> = locals
+            .iter()
+            .map(|(values, _)| {
+                values
+                    .iter()
+                    .map(|v| {
+                        *global.entry(v).or_insert_with(|| {
+                            distinct.push(*v);
+                            (distinct.len() - 1) as u32
+                        })
+                    })
+                    .collect()
+            })
+            .collect();
+        let (categories, rank) = sort_distinct(&distinct);
+        let codes = locals
+            .par_iter()
+            .zip(&remaps)
+            .flat_map_iter(|((_, codes), remap)| {
+                codes.iter().map(|&c| {
+                    if c == NULL_CODE {
+                        NULL_CODE
+                    } else {
+                        rank[remap[c as usize] as usize]
+                    }
+                })
+            })
+            .collect();
+        (categories, codes)
+    }
+
+    /// One chunk's valid rows, ordered by partition (stably), with their hashes.
+    struct Scattered {
+        rows: Vec<u32>,
+        hashes: Vec<u64>,
+        /// Partition `p` holds `rows[starts[p]..starts[p + 1]]`.
+        starts: Vec<usize>,
+    }
+
+    fn scatter(s: &Strings) -> Scattered {
+        let hashes: Vec<u64> = (0..s.len()).map(|i| hash(s.raw(i))).collect();
+        let mut starts = vec![0usize; PARTS + 1];
+        for (i, &h) in hashes.iter().enumerate() {
+            if s.is_valid(i) {
+                starts[part_of(h) + 1] += 1;
+            }
+        }
+        for p in 0..PARTS {
+            starts[p + 1] += starts[p];
+        }
+        let valid = starts[PARTS];
+        let mut fill = starts.clone();
+        let mut rows = vec![0u32; valid];
+        let mut sorted = vec![0u64; valid];
+        for (i, &h) in hashes.iter().enumerate() {
+            if s.is_valid(i) {
+                let slot = &mut fill[part_of(h)];
+                rows[*slot] = i as u32;
+                sorted[*slot] = h;
+                *slot += 1;
+            }
+        }
+        Scattered {
+            rows,
+            hashes: sorted,
+            starts,
+        }
+    }
+
+    /// Hash-partitioned encoding: chunks scatter their rows by hash in parallel, each
+    /// partition builds one cache-sized table in parallel, then the distinct values are
+    /// sorted once and every chunk writes its codes in parallel.
+    fn partitioned(parts: &[Strings]) -> (Vec<String>, Vec<u32>) {
+        assert!(
+            parts.iter().all(|p| p.len() <= u32::MAX as usize),
+            "a CSV chunk holds fewer than 2^32 rows"
+        );
+        let scattered: Vec<Scattered> = parts.par_iter().map(scatter).collect();
+        // Per partition: local codes for its rows (chunk by chunk, in scatter order) and its
+        // distinct values by local code.
+        let tables: Vec<(Vec<u32>, Vec<&str>)> = (0..PARTS)
+            .into_par_iter()
+            .map(|p| {
+                let len: usize = scattered
+                    .iter()
+                    .map(|sc| sc.starts[p + 1] - sc.starts[p])
+                    .sum();
+                let mut map: HashMap<Hashed<'_>, u32, PassThrough> =
+                    HashMap::with_capacity_and_hasher(len / 4, PassThrough);
+                let mut distinct = Vec::new();
+                let mut codes = Vec::with_capacity(len);
+                for (sc, text) in scattered.iter().zip(parts) {
+                    let range = sc.starts[p]..sc.starts[p + 1];
+                    for (&r, &h) in sc.rows[range.clone()].iter().zip(&sc.hashes[range]) {
+                        let key = Hashed {
+                            hash: h,
+                            text: text.raw(r as usize),
+                        };
+                        codes.push(*map.entry(key).or_insert_with(|| {
+                            distinct.push(key.text);
+                            (distinct.len() - 1) as u32
+                        }));
+                    }
+                }
+                (codes, distinct)
+            })
+            .collect();
+        let mut base = Vec::with_capacity(PARTS);
+        let mut all: Vec<&str> = Vec::new();
+        for (_, distinct) in &tables {
+            base.push(all.len() as u32);
+            all.extend_from_slice(distinct);
+        }
+        let (categories, rank) = sort_distinct(&all);
+        // Where each chunk's rows start inside each partition's code list.
+        let mut at = vec![0usize; PARTS];
+        let seg: Vec<Vec<usize>> = scattered
+            .iter()
+            .map(|sc| {
+                let here = at.clone();
+                for (p, a) in at.iter_mut().enumerate() {
+                    *a += sc.starts[p + 1] - sc.starts[p];
+                }
+                here
+            })
+            .collect();
+        let rows: usize = parts.iter().map(Strings::len).sum();
+        let mut codes = vec![NULL_CODE; rows];
+        let mut slices = Vec::with_capacity(parts.len());
+        let mut rest = codes.as_mut_slice();
+        for part in parts {
+            let (head, tail) = rest.split_at_mut(part.len());
+            slices.push(head);
+            rest = tail;
+        }
+        slices
+            .into_par_iter()
+            .zip(scattered.par_iter().zip(seg.par_iter()))
+            .for_each(|(out, (sc, seg))| {
+                for p in 0..PARTS {
+                    let local = &tables[p].0[seg[p]..seg[p] + sc.starts[p + 1] - sc.starts[p]];
+                    for (&r, &c) in sc.rows[sc.starts[p]..sc.starts[p + 1]].iter().zip(local) {
+                        out[r as usize] = rank[(base[p] + c) as usize];
+                    }
+                }
+            });
+        (categories, codes)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        fn check(parts: &[Strings]) {
+            let cat = encode(parts);
+            let all: Vec<Option<&str>> = parts.iter().flat_map(|p| p.iter()).collect();
+            let expected = Categorical::from_options(all.iter().copied());
+            assert_eq!(cat.categories(), expected.categories());
+            assert_eq!(cat.codes(), expected.codes());
+        }
+
+        fn chunk(range: std::ops::Range<u64>, distinct: u64) -> Strings {
+            Strings::from_options(range.map(|i| {
+                let k = i.wrapping_mul(0x9e37_79b9_7f4a_7c15) % distinct;
+                // Nulls, and values longer than the 16-byte sort prefix that share it.
+                (i % 97 != 0).then(|| {
+                    if k.is_multiple_of(3) {
+                        format!("a-long-shared-prefix-{k}")
+                    } else {
+                        format!("id{k:07}")
+                    }
+                })
+            }))
+        }
+
+        #[test]
+        fn both_paths_match_the_simple_encoder() {
+            // Few values: chunk-local tables.
+            check(&[
+                chunk(0..1000, 7),
+                chunk(1000..3000, 7),
+                Strings::with_capacity(0, 0),
+            ]);
+            // Many values over many rows: the hash-partitioned path.
+            let parts: Vec<Strings> = (0..4)
+                .map(|c| chunk(c * 100_000..(c + 1) * 100_000, 150_000))
+                .collect();
+            check(&parts);
+        }
+    }
+}
+
+pub(crate) use encode::encode as encode_text;

@@ -8,7 +8,7 @@ mod strings;
 use std::collections::HashSet;
 
 pub use categorical::Categorical;
-pub(crate) use categorical::NULL_CODE;
+pub(crate) use categorical::{NULL_CODE, encode_text};
 pub(crate) use prim::PAR_THRESHOLD;
 pub use prim::Prim;
 pub use strings::Strings;

@@ -109,11 +109,24 @@ impl<T: Copy + Default + Send + Sync> Prim<T> {
                 .map(|i| i.map_or_else(T::default, |i| self.values[i]))
                 .collect()
         };
-        let validity: Vec<bool> = idx
-            .iter()
-            .map(|i| i.is_some_and(|i| self.is_valid(i)))
-            .collect();
-        Prim::with_validity(values, validity)
+        let valid = |i: &Option<usize>| i.is_some_and(|i| self.is_valid(i));
+        let all_valid = if idx.len() >= PAR_THRESHOLD {
+            idx.par_iter().all(valid)
+        } else {
+            idx.iter().all(valid)
+        };
+        if all_valid {
+            return Prim::new(values);
+        }
+        let validity: Vec<bool> = if idx.len() >= PAR_THRESHOLD {
+            idx.par_iter().map(valid).collect()
+        } else {
+            idx.iter().map(valid).collect()
+        };
+        Prim {
+            values,
+            validity: Some(validity),
+        }
     }
 
     pub(crate) fn slice(&self, start: usize, len: usize) -> Self {

@@ -99,24 +99,70 @@ impl Strings {
         self.gather(idx.len(), |k| idx[k])
     }
 
-    /// Row `k` of the result is row `pick(k)` of `self` (`None`: null). Large gathers build
-    /// pieces in parallel and concatenate them.
+    /// Row `k` of the result is row `pick(k)` of `self` (`None`: null). Two passes over row
+    /// chunks, both parallel: the first sums each chunk's bytes, so every chunk knows where
+    /// its text starts; the second copies each chunk's strings (slices, not characters) and
+    /// offsets straight into the one result buffer — no per-chunk buffers to concatenate.
     fn gather(&self, len: usize, pick: impl Fn(usize) -> Option<usize> + Sync) -> Self {
-        let build = |range: std::ops::Range<usize>| {
-            let mut out = Strings::with_capacity(range.len(), range.len() * 8);
-            for k in range {
-                out.push(pick(k).and_then(|i| self.get(i)));
-            }
-            out
+        let chunks = if len < super::PAR_THRESHOLD {
+            std::iter::once(0..len).collect()
+        } else {
+            crate::partition::split(len, rayon::current_num_threads() * 4)
         };
-        if len < super::PAR_THRESHOLD {
-            return build(0..len);
-        }
-        let parts: Vec<Strings> = crate::partition::split(len, rayon::current_num_threads() * 4)
-            .into_par_iter()
-            .map(build)
+        let picked = |k: usize| pick(k).filter(|&i| self.is_valid(i));
+        // Bytes per chunk, and whether any picked row is null.
+        let sizes: Vec<(usize, bool)> = chunks
+            .par_iter()
+            .map(|r| {
+                r.clone()
+                    .fold((0, false), |(bytes, null), k| match picked(k) {
+                        Some(i) => (bytes + self.offsets[i + 1] - self.offsets[i], null),
+                        None => (bytes, true),
+                    })
+            })
             .collect();
-        Strings::concat(&parts.iter().collect::<Vec<_>>())
+        let total: usize = sizes.iter().map(|s| s.0).sum();
+        let any_null = sizes.iter().any(|s| s.1);
+        let mut data = vec![0u8; total];
+        let mut offsets = vec![0usize; len + 1];
+        let mut validity = vec![true; if any_null { len } else { 0 }];
+        // Disjoint output pieces per chunk.
+        let mut pieces = Vec::with_capacity(chunks.len());
+        let (mut d, mut o, mut v) = (&mut data[..], &mut offsets[1..], &mut validity[..]);
+        let mut base = 0;
+        for (r, &(bytes, _)) in chunks.iter().zip(&sizes) {
+            let (dh, dt) = std::mem::take(&mut d).split_at_mut(bytes);
+            let (oh, ot) = std::mem::take(&mut o).split_at_mut(r.len());
+            let vn = if any_null { r.len() } else { 0 };
+            let (vh, vt) = std::mem::take(&mut v).split_at_mut(vn);
+            pieces.push((r.clone(), base, dh, oh, vh));
+            (d, o, v) = (dt, ot, vt);
+            base += bytes;
+        }
+        let src = self.data.as_bytes();
+        pieces
+            .into_par_iter()
+            .for_each(|(r, base, data, offsets, validity)| {
+                let mut at = 0;
+                for (j, k) in r.enumerate() {
+                    match picked(k) {
+                        Some(i) => {
+                            let s = &src[self.offsets[i]..self.offsets[i + 1]];
+                            data[at..at + s.len()].copy_from_slice(s);
+                            at += s.len();
+                        }
+                        None if !validity.is_empty() => validity[j] = false,
+                        None => {}
+                    }
+                    offsets[j] = base + at;
+                }
+            });
+        Strings {
+            // Whole strings copied from valid UTF-8 text, back to back, stay valid UTF-8.
+            data: String::from_utf8(data).expect("whole UTF-8 strings concatenated"),
+            offsets,
+            validity: any_null.then_some(validity),
+        }
     }
 
     pub(crate) fn slice(&self, start: usize, len: usize) -> Self {

@@ -7,7 +7,6 @@
 //! original text is never lost (`"007"` stays `"007"` in a string column).
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
@@ -15,7 +14,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::column::cast::parse_float;
-use crate::column::{Categorical, Column, NULL_CODE, Prim, Strings};
+use crate::column::{Column, Prim, Strings, encode_text};
 use crate::datetime;
 use crate::error::{FrameError, Result};
 use crate::frame::DataFrame;
@@ -146,11 +145,11 @@ pub fn read_csv_bytes(bytes: &[u8], options: &CsvOptions) -> Result<DataFrame> {
         })
         .collect();
     let mut hints: Vec<Vec<Kind>> = vec![initial; chunks.len()];
-    let mut parsed: Vec<Option<Vec<Builder<'_>>>> = (0..chunks.len()).map(|_| None).collect();
+    let mut parsed: Vec<Option<Vec<Builder>>> = (0..chunks.len()).map(|_| None).collect();
     // Parse; then reconcile types across chunks, re-parsing the chunks that must change.
     loop {
         let todo: Vec<usize> = (0..chunks.len()).filter(|&c| parsed[c].is_none()).collect();
-        let results: Vec<(usize, Result<Vec<Builder<'_>>>)> = todo
+        let results: Vec<(usize, Result<Vec<Builder>>)> = todo
             .par_iter()
             .map(|&c| (c, parser.parse_chunk(chunks[c].clone(), ncols, &hints[c])))
             .collect();
@@ -183,13 +182,13 @@ pub fn read_csv_bytes(bytes: &[u8], options: &CsvOptions) -> Result<DataFrame> {
             break;
         }
     }
-    let per_chunk: Vec<Vec<Builder<'_>>> = parsed.into_iter().map(|p| p.expect("parsed")).collect();
+    let per_chunk: Vec<Vec<Builder>> = parsed.into_iter().map(|p| p.expect("parsed")).collect();
     let nrows: usize = per_chunk
         .iter()
         .map(|c| c.first().map_or(0, Builder::len))
         .sum();
     // Regroup by column, then finish the columns in parallel.
-    let mut by_column: Vec<Vec<Builder<'_>>> = (0..ncols)
+    let mut by_column: Vec<Vec<Builder>> = (0..ncols)
         .map(|_| Vec::with_capacity(per_chunk.len()))
         .collect();
     for chunk in per_chunk {
@@ -260,30 +259,76 @@ impl Kind {
     }
 }
 
+/// Values of one chunk's column with their validity; the mask is only made at the first
+/// null, so a column without nulls never writes (or later copies and scans) one.
+struct Vals<T> {
+    values: Vec<T>,
+    mask: Option<Vec<bool>>,
+}
+
+impl<T: Default + Clone> Vals<T> {
+    fn with_capacity(rows: usize) -> Self {
+        Vals {
+            values: Vec::with_capacity(rows),
+            mask: None,
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, v: T) {
+        self.values.push(v);
+        if let Some(m) = &mut self.mask {
+            m.push(true);
+        }
+    }
+
+    fn push_null(&mut self) {
+        let len = self.values.len();
+        self.mask
+            .get_or_insert_with(|| {
+                let mut m = Vec::with_capacity(self.values.capacity());
+                m.resize(len, true);
+                m
+            })
+            .push(false);
+        self.values.push(T::default());
+    }
+
+    fn map<U>(self, f: impl Fn(&T) -> U) -> Vals<U> {
+        Vals {
+            values: self.values.iter().map(f).collect(),
+            mask: self.mask,
+        }
+    }
+}
+
 /// One column of one chunk, built as its type is inferred.
-enum Builder<'t> {
+enum Builder {
     Nulls(usize),
-    Int(Vec<i64>, Vec<bool>),
-    Float(Vec<f64>, Vec<bool>),
-    Bool(Vec<bool>, Vec<bool>),
-    Date(Vec<i64>, Vec<bool>),
+    Int(Vals<i64>),
+    Float(Vals<f64>),
+    Bool(Vals<bool>),
+    Date(Vals<i64>),
     Str(Strings),
     /// Text of a column to dictionary-encode. Encoding happens after parsing, over this
     /// compact buffer: done during parsing, the streaming file text evicts the dictionary
     /// from cache and every lookup misses (measured 5x slower for 1e5 distinct values).
-    Cat(Strings, std::marker::PhantomData<&'t str>),
+    Cat(Strings),
 }
 
-impl<'t> Builder<'t> {
-    fn new(kind: Kind) -> Builder<'t> {
+impl Builder {
+    /// A builder with room for `rows` rows (the chunk's line count), so the columns of a
+    /// large file are not grown by doubling — each doubling copies, and fresh pages cost the
+    /// kernel a zeroing pass.
+    fn new(kind: Kind, rows: usize) -> Builder {
         match kind {
             Kind::Infer => Builder::Nulls(0),
-            Kind::Int => Builder::Int(Vec::new(), Vec::new()),
-            Kind::Float => Builder::Float(Vec::new(), Vec::new()),
-            Kind::Bool => Builder::Bool(Vec::new(), Vec::new()),
-            Kind::Date => Builder::Date(Vec::new(), Vec::new()),
-            Kind::Str => Builder::Str(Strings::with_capacity(0, 0)),
-            Kind::Cat => Builder::Cat(Strings::with_capacity(0, 0), std::marker::PhantomData),
+            Kind::Int => Builder::Int(Vals::with_capacity(rows)),
+            Kind::Float => Builder::Float(Vals::with_capacity(rows)),
+            Kind::Bool => Builder::Bool(Vals::with_capacity(rows)),
+            Kind::Date => Builder::Date(Vals::with_capacity(rows)),
+            Kind::Str => Builder::Str(Strings::with_capacity(rows, 0)),
+            Kind::Cat => Builder::Cat(Strings::with_capacity(rows, 0)),
         }
     }
 
@@ -302,37 +347,36 @@ impl<'t> Builder<'t> {
     fn len(&self) -> usize {
         match self {
             Builder::Nulls(n) => *n,
-            Builder::Int(v, _) | Builder::Date(v, _) => v.len(),
-            Builder::Float(v, _) => v.len(),
-            Builder::Bool(v, _) => v.len(),
-            Builder::Str(s) => s.len(),
-            Builder::Cat(s, _) => s.len(),
+            Builder::Int(v) | Builder::Date(v) => v.values.len(),
+            Builder::Float(v) => v.values.len(),
+            Builder::Bool(v) => v.values.len(),
+            Builder::Str(s) | Builder::Cat(s) => s.len(),
+        }
+    }
+
+    /// Once a sample of `seen` rows is parsed, reserves text room for `rows` rows at the
+    /// sample's mean length (plus a margin), instead of growing the buffer by doubling.
+    fn reserve_text(&mut self, seen: usize, rows: usize) {
+        if let Builder::Str(s) | Builder::Cat(s) = self {
+            let want = (s.data.len() / seen.max(1) + 1) * rows.saturating_sub(seen) * 9 / 8;
+            s.data.reserve(want);
         }
     }
 
     fn push_null(&mut self) {
         match self {
             Builder::Nulls(n) => *n += 1,
-            Builder::Int(v, m) | Builder::Date(v, m) => {
-                v.push(0);
-                m.push(false);
-            }
-            Builder::Float(v, m) => {
-                v.push(0.0);
-                m.push(false);
-            }
-            Builder::Bool(v, m) => {
-                v.push(false);
-                m.push(false);
-            }
-            Builder::Str(s) => s.push(None),
-            Builder::Cat(s, _) => s.push(None),
+            Builder::Int(v) | Builder::Date(v) => v.push_null(),
+            Builder::Float(v) => v.push_null(),
+            Builder::Bool(v) => v.push_null(),
+            Builder::Str(s) | Builder::Cat(s) => s.push(None),
         }
     }
 
     /// Pushes a non-null field; `false` when it does not fit the builder's type and the
-    /// chunk must be re-parsed with this column as text.
-    fn push(&mut self, field: &str, parse_dates: bool) -> bool {
+    /// chunk must be re-parsed with this column as text. `rows` sizes a builder whose type
+    /// this field decides.
+    fn push(&mut self, field: &str, parse_dates: bool, rows: usize) -> bool {
         loop {
             match self {
                 Builder::Nulls(n) => {
@@ -348,170 +392,160 @@ impl<'t> Builder<'t> {
                     } else {
                         Kind::Str
                     };
-                    *self = Builder::new(kind);
+                    *self = Builder::new(kind, rows);
                     for _ in 0..n {
                         self.push_null();
                     }
                 }
-                Builder::Int(v, m) => {
+                Builder::Int(v) => {
                     if let Some(x) = parse_int(field) {
                         v.push(x);
-                        m.push(true);
                         return true;
                     }
                     if parse_float(field).is_some() {
-                        let floats = v.iter().map(|&x| x as f64).collect();
-                        *self = Builder::Float(floats, std::mem::take(m));
+                        let ints = std::mem::replace(v, Vals::with_capacity(0));
+                        *self = Builder::Float(ints.map(|&x| x as f64));
                         continue;
                     }
                     return false;
                 }
-                Builder::Float(v, m) => {
+                Builder::Float(v) => {
                     let Some(x) = parse_float(field) else {
                         return false;
                     };
                     v.push(x);
-                    m.push(true);
                     return true;
                 }
-                Builder::Bool(v, m) => {
+                Builder::Bool(v) => {
                     let Some(x) = parse_bool(field) else {
                         return false;
                     };
                     v.push(x);
-                    m.push(true);
                     return true;
                 }
-                Builder::Date(v, m) => {
+                Builder::Date(v) => {
                     let Some(x) = datetime::parse(field) else {
                         return false;
                     };
                     v.push(x);
-                    m.push(true);
                     return true;
                 }
-                Builder::Str(s) => {
-                    s.push(Some(field));
-                    return true;
-                }
-                Builder::Cat(s, _) => {
+                Builder::Str(s) | Builder::Cat(s) => {
                     s.push(Some(field));
                     return true;
                 }
             }
         }
+    }
+}
+
+/// Concatenates chunks' values (and masks, when any chunk has one) into one column's.
+fn concat_vals<T: Default + Copy + Send + Sync>(parts: Vec<Vals<T>>) -> Prim<T> {
+    let mut parts = parts;
+    if parts.len() == 1 {
+        let p = parts.pop().expect("one part");
+        return match p.mask {
+            Some(m) => Prim::with_validity(p.values, m),
+            None => Prim::new(p.values),
+        };
+    }
+    let rows = parts.iter().map(|p| p.values.len()).sum();
+    let any_mask = parts.iter().any(|p| p.mask.is_some());
+    let mut values = Vec::with_capacity(rows);
+    let mut mask = Vec::with_capacity(if any_mask { rows } else { 0 });
+    for p in parts {
+        if any_mask {
+            match p.mask {
+                Some(m) => mask.extend_from_slice(&m),
+                None => mask.resize(mask.len() + p.values.len(), true),
+            }
+        }
+        values.extend_from_slice(&p.values);
+    }
+    if any_mask {
+        Prim::with_validity(values, mask)
+    } else {
+        Prim::new(values)
     }
 }
 
 /// Concatenates one column's chunk builders into a column of type `target`.
-fn finish(parts: Vec<Builder<'_>>, target: Kind) -> Column {
-    if target == Kind::Cat {
-        return finish_categorical(parts);
-    }
-    let mut values_i = Vec::new();
-    let mut values_f = Vec::new();
-    let mut values_b = Vec::new();
-    let mut mask = Vec::new();
-    let mut strings = Vec::new();
-    for part in parts {
-        match (part, target) {
-            (Builder::Nulls(n), Kind::Str) => {
-                strings.push(Strings::from_options(vec![None::<&str>; n]))
-            }
-            (Builder::Nulls(n), _) => {
-                values_i.resize(values_i.len() + n, 0);
-                values_f.resize(values_f.len() + n, 0.0);
-                values_b.resize(values_b.len() + n, false);
-                mask.resize(mask.len() + n, false);
-            }
-            (Builder::Int(v, m), Kind::Float) => {
-                values_f.extend(v.iter().map(|&x| x as f64));
-                mask.extend(m);
-            }
-            (Builder::Int(v, m) | Builder::Date(v, m), _) => {
-                values_i.extend(v);
-                mask.extend(m);
-            }
-            (Builder::Float(v, m), _) => {
-                values_f.extend(v);
-                mask.extend(m);
-            }
-            (Builder::Bool(v, m), _) => {
-                values_b.extend(v);
-                mask.extend(m);
-            }
-            (Builder::Str(s), _) => strings.push(s),
-            (Builder::Cat(..), _) => {
-                unreachable!("a categorical column is categorical in every chunk")
+fn finish(parts: Vec<Builder>, target: Kind) -> Column {
+    match target {
+        Kind::Cat => finish_categorical(parts),
+        Kind::Infer => Column::Mixed(vec![
+            crate::Value::Null;
+            parts.iter().map(Builder::len).sum()
+        ]),
+        Kind::Str => {
+            let mut strings: Vec<Strings> = parts
+                .into_iter()
+                .map(|p| match p {
+                    Builder::Str(s) => s,
+                    other => Strings::from_options(vec![None::<&str>; other.len()]),
+                })
+                .collect();
+            Column::Utf8(if strings.len() == 1 {
+                strings.pop().expect("one part")
+            } else {
+                Strings::concat(&strings.iter().collect::<Vec<_>>())
+            })
+        }
+        Kind::Int | Kind::Date => {
+            let vals = parts
+                .into_iter()
+                .map(|p| match p {
+                    Builder::Int(v) | Builder::Date(v) => v,
+                    other => nulls(other.len()),
+                })
+                .collect();
+            let prim = concat_vals(vals);
+            if target == Kind::Int {
+                Column::Int64(prim)
+            } else {
+                Column::Datetime(prim)
             }
         }
-    }
-    match target {
-        Kind::Infer => Column::Mixed(vec![crate::Value::Null; mask.len()]),
-        Kind::Int => Column::Int64(Prim::with_validity(values_i, mask)),
-        Kind::Date => Column::Datetime(Prim::with_validity(values_i, mask)),
-        Kind::Float => Column::Float64(Prim::with_validity(values_f, mask)),
-        Kind::Bool => Column::Bool(Prim::with_validity(values_b, mask)),
-        Kind::Cat => unreachable!("handled above"),
-        Kind::Str => Column::Utf8(if strings.len() == 1 {
-            strings.pop().expect("one part")
-        } else {
-            Strings::concat(&strings.iter().collect::<Vec<_>>())
-        }),
+        Kind::Float => Column::Float64(concat_vals(
+            parts
+                .into_iter()
+                .map(|p| match p {
+                    Builder::Float(v) => v,
+                    Builder::Int(v) => v.map(|&x| x as f64),
+                    other => nulls(other.len()),
+                })
+                .collect(),
+        )),
+        Kind::Bool => Column::Bool(concat_vals(
+            parts
+                .into_iter()
+                .map(|p| match p {
+                    Builder::Bool(v) => v,
+                    other => nulls(other.len()),
+                })
+                .collect(),
+        )),
     }
 }
 
-/// Merges the chunks' dictionaries: categories sorted bytewise (as pandas orders them), each
-/// chunk's local codes mapped to the global ones in parallel.
-fn finish_categorical(parts: Vec<Builder<'_>>) -> Column {
-    // Each chunk's distinct values by local code, and its codes, encoded in parallel.
-    let dicts: Vec<(Vec<&str>, Vec<u32>)> = parts
-        .par_iter()
-        .map(|p| {
-            let Builder::Cat(s, _) = p else {
-                return (Vec::new(), Vec::new());
-            };
-            let mut map: HashMap<&str, u32, foldhash::quality::RandomState> = HashMap::default();
-            let mut values = Vec::new();
-            let codes = (0..s.len())
-                .map(|i| match s.get(i) {
-                    None => NULL_CODE,
-                    Some(v) => *map.entry(v).or_insert_with(|| {
-                        values.push(v);
-                        (values.len() - 1) as u32
-                    }),
-                })
-                .collect();
-            (values, codes)
+/// `n` nulls (a chunk whose column held only nulls).
+fn nulls<T: Default + Clone>(n: usize) -> Vals<T> {
+    Vals {
+        values: vec![T::default(); n],
+        mask: Some(vec![false; n]),
+    }
+}
+
+/// Dictionary-encodes a column's chunks (see [`crate::column::encode_text`]).
+fn finish_categorical(parts: Vec<Builder>) -> Column {
+    let texts: Vec<Strings> = parts
+        .into_iter()
+        .map(|p| match p {
+            Builder::Cat(s) => s,
+            other => Strings::from_options(vec![None::<&str>; other.len()]),
         })
         .collect();
-    // Distinct values first (hashing), then sort only those.
-    let mut global: HashMap<&str, u32, foldhash::quality::RandomState> = HashMap::default();
-    for (values, _) in &dicts {
-        for v in values {
-            global.entry(v).or_insert(0);
-        }
-    }
-    let mut all: Vec<&str> = global.keys().copied().collect();
-    all.sort_unstable();
-    for (rank, v) in all.iter().enumerate() {
-        global.insert(v, rank as u32);
-    }
-    let codes: Vec<u32> = dicts
-        .par_iter()
-        .flat_map_iter(|(values, codes)| {
-            let remap: Vec<u32> = values.iter().map(|v| global[v]).collect();
-            codes.iter().map(move |&c| {
-                if c == NULL_CODE {
-                    NULL_CODE
-                } else {
-                    remap[c as usize]
-                }
-            })
-        })
-        .collect();
-    let categories: Vec<String> = all.iter().map(|s| s.to_string()).collect();
-    Column::Categorical(Categorical::from_parts(codes, categories))
+    Column::Categorical(encode_text(&texts))
 }
 
 fn parse_int(s: &str) -> Option<i64> {
@@ -564,6 +598,9 @@ impl Field {
         }
     }
 }
+
+/// Rows parsed before text columns reserve room for the rest of their chunk.
+const TEXT_SAMPLE: usize = 1024;
 
 struct Parser<'a> {
     text: &'a str,
@@ -688,8 +725,14 @@ impl<'a> Parser<'a> {
         range: Range<usize>,
         ncols: usize,
         hints: &[Kind],
-    ) -> Result<Vec<Builder<'a>>> {
-        let mut builders: Vec<Builder<'a>> = hints.iter().map(|&k| Builder::new(k)).collect();
+    ) -> Result<Vec<Builder>> {
+        // The chunk's line count sizes the builders (one fast pass over bytes already hot).
+        let rows = self.text.as_bytes()[range.clone()]
+            .iter()
+            .filter(|&&c| c == b'\n')
+            .count()
+            + 1;
+        let mut builders: Vec<Builder> = hints.iter().map(|&k| Builder::new(k, rows)).collect();
         let mut fields = Vec::with_capacity(ncols);
         let mut pos = range.start;
         let mut line_in_chunk = 0;
@@ -720,11 +763,16 @@ impl<'a> Parser<'a> {
                     reason: format!("expected {ncols} fields, found {}", fields.len()),
                 });
             }
+            if line_in_chunk == TEXT_SAMPLE {
+                builders
+                    .iter_mut()
+                    .for_each(|b| b.reserve_text(TEXT_SAMPLE - 1, rows));
+            }
             for (c, f) in fields.iter().enumerate() {
                 let text = f.text(self.text);
                 if self.is_null(&text) {
                     builders[c].push_null();
-                } else if !builders[c].push(&text, self.parse_dates) {
+                } else if !builders[c].push(&text, self.parse_dates, rows) {
                     // This column is text after all: note it and parse the chunk again.
                     let h = retry_hints
                         .get_or_insert_with(|| builders.iter().map(Builder::kind).collect());

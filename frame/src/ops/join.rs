@@ -73,7 +73,11 @@ impl DataFrame {
 
         let mut names = Vec::new();
         let mut columns: Vec<Arc<Column>> = Vec::new();
-        let lcols: Vec<Arc<Column>> = self.columns.par_iter().map(|c| gather(c, &lidx)).collect();
+        let (lpick, rpick) = rayon::join(
+            || Pick::new(&lidx, self.nrows()),
+            || Pick::new(&ridx, right.nrows()),
+        );
+        let lcols: Vec<Arc<Column>> = self.columns.par_iter().map(|c| lpick.gather(c)).collect();
         for (i, name) in self.names.iter().enumerate() {
             let mut col = Arc::clone(&lcols[i]);
             if shared.contains(name.as_str()) && matches!(how, JoinHow::Right | JoinHow::Outer) {
@@ -91,7 +95,7 @@ impl DataFrame {
         }
         let rcols: Vec<Arc<Column>> = right_keep
             .par_iter()
-            .map(|&i| gather(&right.columns[i], &ridx))
+            .map(|&i| rpick.gather(&right.columns[i]))
             .collect();
         for (&i, col) in right_keep.iter().zip(rcols) {
             let name = &right.names[i];
@@ -167,18 +171,47 @@ impl DataFrame {
     }
 }
 
-/// Rows `idx` of `col` (`None`: null). When every row is taken once, in order (a left join
-/// on unique right keys), the column is shared, not copied; without `None`s the cheaper
-/// plain gather runs.
-fn gather(col: &Arc<Column>, idx: &[Option<usize>]) -> Arc<Column> {
-    if idx.len() == col.len() && idx.iter().enumerate().all(|(i, r)| *r == Some(i)) {
-        return Arc::clone(col);
+/// How one side's columns are gathered, decided once per join rather than per column.
+enum Pick<'a> {
+    /// Every row taken once, in order (a left join on unique right keys): columns are
+    /// shared, not copied.
+    Same,
+    /// No `None`s: the cheaper plain gather.
+    Plain(Vec<usize>),
+    /// Some rows are null (unmatched rows of an outer side).
+    Opt(&'a [Option<usize>]),
+}
+
+impl<'a> Pick<'a> {
+    fn new(idx: &'a [Option<usize>], rows: usize) -> Self {
+        if idx.len() == rows
+            && idx
+                .par_iter()
+                .enumerate()
+                .with_min_len(1 << 14)
+                .all(|(i, r)| *r == Some(i))
+        {
+            Pick::Same
+        } else if idx.par_iter().with_min_len(1 << 14).all(Option::is_some) {
+            Pick::Plain(
+                idx.par_iter()
+                    .with_min_len(1 << 14)
+                    .map(|r| r.unwrap_or_default())
+                    .collect(),
+            )
+        } else {
+            Pick::Opt(idx)
+        }
     }
-    if idx.iter().all(Option::is_some) {
-        let plain: Vec<usize> = idx.iter().map(|r| r.unwrap_or_default()).collect();
-        return Arc::new(col.take(&plain));
+
+    /// The picked rows of `col` (`None`: null).
+    fn gather(&self, col: &Arc<Column>) -> Arc<Column> {
+        match self {
+            Pick::Same => Arc::clone(col),
+            Pick::Plain(idx) => Arc::new(col.take(idx)),
+            Pick::Opt(idx) => Arc::new(col.take_opt(idx)),
+        }
     }
-    Arc::new(col.take_opt(idx))
 }
 
 /// The first non-null of two columns of one length.
@@ -263,34 +296,51 @@ fn match_rows(
     } else {
         1
     };
-    let parts: Vec<Pairs> = split(probe.len(), chunks)
-        .into_par_iter()
-        .map(|r| {
-            let (mut p, mut b) = (Vec::with_capacity(r.len()), Vec::with_capacity(r.len()));
-            for i in r {
-                let c = probe[i] as usize;
-                let matches = &rows[starts[c]..starts[c + 1]];
-                if matches.is_empty() {
-                    if keep_unmatched {
-                        p.push(Some(i));
-                        b.push(None);
-                    }
-                } else {
-                    for &m in matches {
-                        p.push(Some(i));
-                        b.push(Some(m));
-                    }
+    // Two parallel passes over probe chunks: count each chunk's output rows, then write
+    // every chunk's pairs straight into its slice of the result (no per-chunk vectors to
+    // concatenate: at 16 bytes per index, copying them costs as much as the matching).
+    let ranges = split(probe.len(), chunks);
+    let out_rows = |i: usize| {
+        let c = probe[i] as usize;
+        match starts[c + 1] - starts[c] {
+            0 => usize::from(keep_unmatched),
+            n => n,
+        }
+    };
+    let counts: Vec<usize> = ranges
+        .par_iter()
+        .map(|r| r.clone().map(out_rows).sum())
+        .collect();
+    let total = counts.iter().sum();
+    let mut probe_idx: Vec<Option<usize>> = vec![None; total];
+    let mut build_idx: Vec<Option<usize>> = vec![None; total];
+    let mut pieces = Vec::with_capacity(ranges.len());
+    let (mut p_rest, mut b_rest) = (&mut probe_idx[..], &mut build_idx[..]);
+    for (r, &n) in ranges.iter().zip(&counts) {
+        let (p, pt) = std::mem::take(&mut p_rest).split_at_mut(n);
+        let (b, bt) = std::mem::take(&mut b_rest).split_at_mut(n);
+        pieces.push((r.clone(), p, b));
+        (p_rest, b_rest) = (pt, bt);
+    }
+    pieces.into_par_iter().for_each(|(r, p, b)| {
+        let mut at = 0;
+        for i in r {
+            let c = probe[i] as usize;
+            let matches = &rows[starts[c]..starts[c + 1]];
+            if matches.is_empty() {
+                if keep_unmatched {
+                    p[at] = Some(i);
+                    at += 1;
+                }
+            } else {
+                for &m in matches {
+                    p[at] = Some(i);
+                    b[at] = Some(m);
+                    at += 1;
                 }
             }
-            (p, b)
-        })
-        .collect();
-    let mut probe_idx = Vec::new();
-    let mut build_idx = Vec::new();
-    for (p, b) in parts {
-        probe_idx.extend(p);
-        build_idx.extend(b);
-    }
+        }
+    });
     if how == JoinHow::Outer {
         // Right rows that matched nothing, then everything sorted by key (stable).
         let mut matched = vec![false; nr];
