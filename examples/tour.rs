@@ -530,8 +530,8 @@ fn replay_section() -> Result<(), Box<dyn std::error::Error>> {
 
 fn cardest_section() -> Result<(), Box<dyn std::error::Error>> {
     use stratus::cardest::{
-        CsvOptions, Estimator, EstimatorConfig, Independence, Made, MadeConfig, Op, Predicate,
-        Query, SAMPLE_PATH, TrainConfig, exact_count, read_path, train,
+        CsvOptions, Estimator, EstimatorConfig, Independence, Made, MadeConfig, Op, OutputEncoding,
+        Predicate, Query, SAMPLE_PATH, TrainConfig, exact_count, read_path, train,
     };
 
     println!("\n== cardest: Naru-style selectivity estimation ==");
@@ -543,12 +543,13 @@ fn cardest_section() -> Result<(), Box<dyn std::error::Error>> {
             hidden: 32,
             layers: 2,
             embedding: 16,
+            output: OutputEncoding::OneHot,
             seed: 1,
             ..MadeConfig::default()
         },
     )?;
     let cfg = TrainConfig {
-        epochs: 4,
+        epochs: 15,
         ..TrainConfig::default()
     };
     train(&mut model, &table, &cfg, |_| {})?;
