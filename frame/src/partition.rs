@@ -68,9 +68,34 @@ pub(crate) fn split(len: usize, parts: usize) -> Vec<Range<usize>> {
     out
 }
 
+/// `slice` cut into consecutive disjoint pieces of the given lengths (which must not sum past
+/// its end), so that parallel tasks can each fill their own piece of one output buffer.
+pub(crate) fn split_mut<T>(
+    mut slice: &mut [T],
+    lens: impl IntoIterator<Item = usize>,
+) -> Vec<&mut [T]> {
+    lens.into_iter()
+        .map(|n| {
+            let (head, tail) = std::mem::take(&mut slice).split_at_mut(n);
+            slice = tail;
+            head
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn split_mut_cuts_consecutive_pieces() {
+        let mut v: Vec<u32> = (0..10).collect();
+        let pieces = split_mut(&mut v, [3, 0, 5]);
+        let lens: Vec<usize> = pieces.iter().map(|p| p.len()).collect();
+        assert_eq!(lens, [3, 0, 5]);
+        assert_eq!(pieces[0], [0, 1, 2]);
+        assert_eq!(pieces[2], [3, 4, 5, 6, 7]);
+    }
 
     #[test]
     fn splits_cover_the_axis_without_gaps() {

@@ -99,6 +99,7 @@ mod encode {
 
     use super::{Categorical, NULL_CODE};
     use crate::column::Strings;
+    use crate::partition::split_mut;
 
     /// Partitions of the hash-partitioned path: 256 tables of ~4k entries each for 1e6
     /// distinct values, small enough to stay in L2.
@@ -356,14 +357,7 @@ mod encode {
             .collect();
         let rows: usize = parts.iter().map(Strings::len).sum();
         let mut codes = vec![NULL_CODE; rows];
-        let mut slices = Vec::with_capacity(parts.len());
-        let mut rest = codes.as_mut_slice();
-        for part in parts {
-            let (head, tail) = rest.split_at_mut(part.len());
-            slices.push(head);
-            rest = tail;
-        }
-        slices
+        split_mut(&mut codes, parts.iter().map(Strings::len))
             .into_par_iter()
             .zip(scattered.par_iter().zip(seg.par_iter()))
             .for_each(|(out, (sc, seg))| {

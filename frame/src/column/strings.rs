@@ -2,6 +2,8 @@
 
 use rayon::prelude::*;
 
+use crate::partition::split_mut;
+
 /// Strings stored back to back in one buffer; row `i` is `data[offsets[i]..offsets[i+1]]`.
 /// One allocation per column instead of one per cell keeps memory near the raw text size.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -127,18 +129,20 @@ impl Strings {
         let mut offsets = vec![0usize; len + 1];
         let mut validity = vec![true; if any_null { len } else { 0 }];
         // Disjoint output pieces per chunk.
-        let mut pieces = Vec::with_capacity(chunks.len());
-        let (mut d, mut o, mut v) = (&mut data[..], &mut offsets[1..], &mut validity[..]);
-        let mut base = 0;
-        for (r, &(bytes, _)) in chunks.iter().zip(&sizes) {
-            let (dh, dt) = std::mem::take(&mut d).split_at_mut(bytes);
-            let (oh, ot) = std::mem::take(&mut o).split_at_mut(r.len());
-            let vn = if any_null { r.len() } else { 0 };
-            let (vh, vt) = std::mem::take(&mut v).split_at_mut(vn);
-            pieces.push((r.clone(), base, dh, oh, vh));
-            (d, o, v) = (dt, ot, vt);
-            base += bytes;
-        }
+        let vlens = chunks.iter().map(|r| if any_null { r.len() } else { 0 });
+        let bases = sizes.iter().scan(0, |at, &(bytes, _)| {
+            *at += bytes;
+            Some(*at - bytes)
+        });
+        let pieces: Vec<_> = chunks
+            .iter()
+            .cloned()
+            .zip(bases)
+            .zip(split_mut(&mut data, sizes.iter().map(|s| s.0)))
+            .zip(split_mut(&mut offsets[1..], chunks.iter().map(|r| r.len())))
+            .zip(split_mut(&mut validity, vlens))
+            .map(|((((r, base), d), o), v)| (r, base, d, o, v))
+            .collect();
         let src = self.data.as_bytes();
         pieces
             .into_par_iter()

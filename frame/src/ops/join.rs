@@ -12,7 +12,7 @@ use crate::factorize::factorize;
 use crate::frame::DataFrame;
 use crate::index::Index;
 use crate::ops::sort::sorted_rows;
-use crate::partition::split;
+use crate::partition::{split, split_mut};
 
 /// Which rows a join keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -314,15 +314,13 @@ fn match_rows(
     let total = counts.iter().sum();
     let mut probe_idx: Vec<Option<usize>> = vec![None; total];
     let mut build_idx: Vec<Option<usize>> = vec![None; total];
-    let mut pieces = Vec::with_capacity(ranges.len());
-    let (mut p_rest, mut b_rest) = (&mut probe_idx[..], &mut build_idx[..]);
-    for (r, &n) in ranges.iter().zip(&counts) {
-        let (p, pt) = std::mem::take(&mut p_rest).split_at_mut(n);
-        let (b, bt) = std::mem::take(&mut b_rest).split_at_mut(n);
-        pieces.push((r.clone(), p, b));
-        (p_rest, b_rest) = (pt, bt);
-    }
-    pieces.into_par_iter().for_each(|(r, p, b)| {
+    let pieces: Vec<_> = ranges
+        .iter()
+        .cloned()
+        .zip(split_mut(&mut probe_idx, counts.iter().copied()))
+        .zip(split_mut(&mut build_idx, counts.iter().copied()))
+        .collect();
+    pieces.into_par_iter().for_each(|((r, p), b)| {
         let mut at = 0;
         for i in r {
             let c = probe[i] as usize;
