@@ -121,6 +121,7 @@ impl<'a> Estimator<'a> {
             let mut next_rows: Vec<f32> = Vec::new();
             let mut cumulative = Vec::with_capacity(codes.len());
             let mut exps: Vec<f32> = Vec::with_capacity(logits.ncols());
+            let mut masses: Vec<f64> = Vec::with_capacity(set.ranges().len());
             for (u, members) in by_state.iter().enumerate() {
                 if members.is_empty() {
                     continue;
@@ -133,11 +134,12 @@ impl<'a> Estimator<'a> {
                 exps.clear();
                 exps.extend(row.iter().map(|&x| exp_nonpositive(x - max)));
                 let total = f64::from(lane_sum(&exps));
-                let masses: Vec<f64> = set
-                    .ranges()
-                    .iter()
-                    .map(|r| f64::from(lane_sum(&exps[r.start as usize..r.end as usize])))
-                    .collect();
+                masses.clear();
+                masses.extend(
+                    set.ranges()
+                        .iter()
+                        .map(|r| f64::from(lane_sum(&exps[r.start as usize..r.end as usize]))),
+                );
                 let acc: f64 = masses.iter().sum();
                 // The whole domain has mass one exactly, whatever the rounding.
                 let mass = if codes.len() == row.len() {

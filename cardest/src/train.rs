@@ -165,15 +165,20 @@ pub fn train(
             let scale = 1.0 / chunk.len() as f64;
             let per = chunk.len().div_ceil(threads) * n;
             let m: &Made = model;
-            let (loss, grads) = slots
+            // Summed in chunk order, not by rayon's reduction tree (whose shape depends on
+            // work stealing), so float rounding and hence the model depend only on the seed
+            // and the thread count.
+            let parts: Vec<(f64, Params<f32>)> = slots
                 .par_chunks(per)
                 .zip(targets.par_chunks(per))
                 .map(|(s, t)| m.loss_and_grad(s, t, scale))
-                .reduce_with(|(la, mut ga), (lb, gb)| {
-                    ga.add(&gb);
-                    (la + lb, ga)
-                })
-                .expect("a minibatch has rows");
+                .collect();
+            let mut parts = parts.into_iter();
+            let (mut loss, mut grads) = parts.next().expect("a minibatch has rows");
+            for (l, g) in parts {
+                loss += l;
+                grads.add(&g);
+            }
             let lr = cfg.learning_rate * schedule(step, steps, cfg.warmup_fraction);
             adam.step(&mut model.params, &grads, lr);
             step += 1;

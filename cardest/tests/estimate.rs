@@ -107,6 +107,13 @@ fn model_beats_independence_on_correlated_data() {
     );
 }
 
+/// Data-parallel training is reproducible: the same seed on the same pool gives the same model.
+#[test]
+fn training_is_deterministic_per_seed() {
+    let t = correlated(500);
+    assert_eq!(trained(&t), trained(&t));
+}
+
 #[test]
 fn deterministic_per_seed_and_exact_for_points() {
     let t = correlated(1000);

@@ -86,24 +86,27 @@ fn inferred_types_match_pandas() {
         else {
             panic!("fixture row {r}")
         };
-        let col = df.column(&name).unwrap();
-        match (pandas.as_str(), col.dtype()) {
-            ("int64", DType::Int64) | ("float64", DType::Float64) => {}
-            ("object" | "str" | "string", DType::Utf8) => {}
-            // pandas turns integer columns with missing values into float64; we keep them
-            // Int64 with nulls (pandas' nullable "Int64").
-            ("float64", DType::Int64) => assert!(col.null_count() > 0, "{name}"),
-            (p, ours) => panic!("column {name}: pandas {p}, ours {ours}"),
-        }
+        check_dtype(&df, &name, &pandas);
     }
     assert_eq!(df.nrows(), 5027);
 }
 
-#[test]
-fn groupby_aggregations_match_pandas() {
-    let df = sample();
-    let out = df
-        .groupby(&["carrier"])
+/// Column `name`'s inferred type is the one pandas gave it.
+fn check_dtype(df: &DataFrame, name: &str, pandas: &str) {
+    let col = df.column(name).unwrap();
+    match (pandas, col.dtype()) {
+        ("int64", DType::Int64) | ("float64", DType::Float64) => {}
+        ("object" | "str" | "string", DType::Utf8) => {}
+        // pandas turns integer columns with missing values into float64; we keep them
+        // Int64 with nulls (pandas' nullable "Int64").
+        ("float64", DType::Int64) => assert!(col.null_count() > 0, "{name}"),
+        (p, ours) => panic!("column {name}: pandas {p}, ours {ours}"),
+    }
+}
+
+/// Every aggregation, grouped by carrier (the `groupby_carrier` fixtures).
+fn carrier_aggregations(df: &DataFrame) -> DataFrame {
+    df.groupby(&["carrier"])
         .unwrap()
         .agg_as(&[
             ("dep_delay_mean", "dep_delay", Agg::Mean),
@@ -119,8 +122,13 @@ fn groupby_aggregations_match_pandas() {
             ("rows", "year", Agg::Size),
             ("arr_delay_var", "arr_delay", Agg::Var),
         ])
-        .unwrap();
-    check("groupby_carrier", &out, true);
+        .unwrap()
+}
+
+#[test]
+fn groupby_aggregations_match_pandas() {
+    let df = sample();
+    check("groupby_carrier", &carrier_aggregations(&df), true);
     let out = df
         .groupby(&["origin", "month"])
         .unwrap()
@@ -370,13 +378,7 @@ fn full_file_schema_and_summary_match_pandas() {
             panic!("fixture row {r}")
         };
         assert_eq!(rows as usize, df.nrows());
-        let col = df.column(&name).unwrap();
-        match (pandas.as_str(), col.dtype()) {
-            ("int64", DType::Int64) | ("float64", DType::Float64) => {}
-            ("object" | "str" | "string", DType::Utf8) => {}
-            ("float64", DType::Int64) => assert!(col.null_count() > 0, "{name}"),
-            (p, ours) => panic!("column {name}: pandas {p}, ours {ours}"),
-        }
+        check_dtype(df, &name, &pandas);
     }
     check("full/summary", &summary(df), false);
 }
@@ -384,25 +386,7 @@ fn full_file_schema_and_summary_match_pandas() {
 #[test]
 fn full_file_groupbys_match_pandas() {
     let Some(df) = full() else { return };
-    let out = df
-        .groupby(&["carrier"])
-        .unwrap()
-        .agg_as(&[
-            ("dep_delay_mean", "dep_delay", Agg::Mean),
-            ("arr_delay_sum", "arr_delay", Agg::Sum),
-            ("distance_max", "distance", Agg::Max),
-            ("flight_count", "flight", Agg::Count),
-            ("tailnum_nunique", "tailnum", Agg::NUnique),
-            ("air_time_std", "air_time", Agg::Std),
-            ("dep_delay_median", "dep_delay", Agg::Median),
-            ("tailnum_first", "tailnum", Agg::First),
-            ("tailnum_last", "tailnum", Agg::Last),
-            ("dest_min", "dest", Agg::Min),
-            ("rows", "year", Agg::Size),
-            ("arr_delay_var", "arr_delay", Agg::Var),
-        ])
-        .unwrap();
-    check("full/groupby_carrier", &out, true);
+    check("full/groupby_carrier", &carrier_aggregations(df), true);
     let out = df
         .groupby(&["origin", "month"])
         .unwrap()

@@ -353,7 +353,11 @@ impl<F: Real> Network<F> {
             + p.b_in.len()
             + p.b_hidden.iter().map(|b| b.len()).sum::<usize>()
             + p.b_out.len()
-            + p.b_logit.len()
+            // Logit biases exist for every value but only reuse columns use theirs.
+            + (0..self.domains.len())
+                .filter(|&c| self.reuse[c])
+                .map(|c| self.domains[c])
+                .sum::<usize>()
     }
 
     /// Model size in bytes at four bytes per parameter (the unmasked parameters only).
