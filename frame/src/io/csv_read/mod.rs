@@ -1,0 +1,365 @@
+//! A parallel CSV reader with type inference.
+//!
+//! The file is cut into chunks at record boundaries; chunks parse in parallel, each column
+//! of each chunk inferring its own type (Int64 → Float64 → Utf8, plus Bool and optional
+//! Datetime). Chunks that disagree are reconciled afterwards: Int64 widens to Float64 in
+//! place, and a chunk whose column must become Utf8 is parsed again for that column — the
+//! original text is never lost (`"007"` stays `"007"` in a string column).
+
+mod builder;
+mod parser;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::column::Column;
+use crate::error::{FrameError, Result};
+use crate::frame::DataFrame;
+use crate::index::Index;
+use crate::partition::split_mut;
+
+use builder::{Builder, ChunkColumn, Kind, finish_column};
+use parser::{Parser, count_lines};
+
+/// The spellings of a missing value, as pandas' `read_csv` recognises them by default.
+pub const DEFAULT_NULLS: &[&str] = &[
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+];
+
+/// How to read a CSV file.
+#[derive(Debug, Clone)]
+pub struct CsvOptions {
+    /// The field separator.
+    pub delimiter: u8,
+    /// Whether the first record holds the column labels (otherwise labels are `0, 1, ...`).
+    pub has_header: bool,
+    /// Field texts that mean null (compared exactly, unquoted or quoted).
+    pub null_values: Vec<String>,
+    /// Infer `Datetime` for ISO-8601 columns (off by default, like pandas and polars).
+    pub parse_dates: bool,
+    /// Columns to read as Categorical.
+    pub categorical: Vec<String>,
+}
+
+impl Default for CsvOptions {
+    fn default() -> Self {
+        CsvOptions {
+            delimiter: b',',
+            has_header: true,
+            null_values: DEFAULT_NULLS.iter().map(|s| s.to_string()).collect(),
+            parse_dates: false,
+            categorical: Vec::new(),
+        }
+    }
+}
+
+/// Reads a CSV file (gzip-compressed when the name ends in `.gz`) with default options.
+pub fn read_csv(path: impl AsRef<Path>) -> Result<DataFrame> {
+    read_csv_with(path, &CsvOptions::default())
+}
+
+/// Reads a CSV file with `options`.
+pub fn read_csv_with(path: impl AsRef<Path>, options: &CsvOptions) -> Result<DataFrame> {
+    let path = path.as_ref();
+    let io = |source| FrameError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let raw = std::fs::read(path).map_err(io)?;
+    let bytes = if path.extension().is_some_and(|e| e == "gz") {
+        let mut out = Vec::with_capacity(raw.len() * 4);
+        std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&raw[..]), &mut out)
+            .map_err(io)?;
+        out
+    } else {
+        raw
+    };
+    read_csv_bytes(&bytes, options)
+}
+
+/// Parses CSV text held in memory.
+pub fn read_csv_bytes(bytes: &[u8], options: &CsvOptions) -> Result<DataFrame> {
+    read_chunked(bytes, options, MIN_CHUNK_BYTES)
+}
+
+/// The smallest chunk worth a parallel task.
+const MIN_CHUNK_BYTES: usize = 1 << 20;
+
+/// [`read_csv_bytes`] with chunks of at least `min_chunk` bytes (tests cut small texts into
+/// many chunks to exercise the reconciliation paths).
+fn read_chunked(bytes: &[u8], options: &CsvOptions, min_chunk: usize) -> Result<DataFrame> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let line = bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1;
+        FrameError::Csv {
+            line,
+            column: None,
+            reason: "the file is not valid UTF-8".into(),
+        }
+    })?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut null_first = [false; 256];
+    for n in &options.null_values {
+        if let Some(&f) = n.as_bytes().first() {
+            null_first[f as usize] = true;
+        }
+    }
+    let parser = Parser {
+        text,
+        delim: options.delimiter,
+        nulls: &options.null_values,
+        null_max_len: options
+            .null_values
+            .iter()
+            .map(String::len)
+            .max()
+            .unwrap_or(0),
+        null_first,
+        parse_dates: options.parse_dates,
+    };
+
+    // The first record gives the labels, or only the column count when there is no header.
+    let mut header_end = 0;
+    let mut fields = Vec::new();
+    parser
+        .record(&mut header_end, &mut fields)
+        .map_err(|reason| FrameError::Csv {
+            line: 1,
+            column: None,
+            reason,
+        })?;
+    let (names, body_start) = if options.has_header {
+        (
+            mangle(fields.iter().map(|f| f.text(text).into_owned()).collect()),
+            header_end,
+        )
+    } else {
+        ((0..fields.len()).map(|i| i.to_string()).collect(), 0)
+    };
+    let ncols = names.len();
+    let chunks = parser.chunks(body_start, min_chunk);
+    // Each chunk's line count bounds its records: it sizes the chunk's slot of every column.
+    let lines: Vec<usize> = chunks
+        .par_iter()
+        .map(|r| count_lines(&text.as_bytes()[r.clone()]))
+        .collect();
+    let total_lines: usize = lines.iter().sum();
+
+    // Categorical columns are dictionary-encoded while parsing: no string column is built.
+    let initial: Vec<Kind> = names
+        .iter()
+        .map(|n| {
+            if options.categorical.contains(n) {
+                Kind::Cat
+            } else {
+                Kind::Infer
+            }
+        })
+        .collect();
+    // One leading slot (a string column's first offset), then the chunks' slots. `vec!` of
+    // zeros asks the allocator for zeroed pages, so a buffer no value lands in (a bool
+    // column's) is never touched.
+    let mut bufs: Vec<Vec<u64>> = initial
+        .iter()
+        .map(|k| {
+            if k.uses_slots() {
+                vec![0u64; total_lines + 1]
+            } else {
+                Vec::new()
+            }
+        })
+        .collect();
+    let mut slots: Vec<Vec<&mut [u64]>> = (0..chunks.len())
+        .map(|_| Vec::with_capacity(ncols))
+        .collect();
+    for buf in &mut bufs {
+        if buf.is_empty() {
+            slots.iter_mut().for_each(|s| s.push(Default::default()));
+        } else {
+            for (c, slot) in split_mut(&mut buf[1..], lines.iter().copied())
+                .into_iter()
+                .enumerate()
+            {
+                slots[c].push(slot);
+            }
+        }
+    }
+
+    // Parse; then reconcile types across chunks, re-parsing the chunks that must change.
+    let mut hints: Vec<Vec<Kind>> = vec![initial; chunks.len()];
+    let mut todo: Vec<(usize, Vec<&mut [u64]>)> = slots.into_iter().enumerate().collect();
+    let mut parsed: Vec<Option<Vec<ChunkColumn<'_>>>> = (0..chunks.len()).map(|_| None).collect();
+    while !todo.is_empty() {
+        let results: Vec<(usize, Result<Vec<ChunkColumn<'_>>>)> = todo
+            .into_par_iter()
+            .map(|(c, s)| {
+                let r = parser.parse_chunk(chunks[c].clone(), lines[c], ncols, &hints[c], s);
+                (c, r)
+            })
+            .collect();
+        for (c, r) in results {
+            parsed[c] = Some(r?);
+        }
+        // The type each column needs overall; chunks that cannot widen to it parse again.
+        let targets: Vec<Kind> = (0..ncols)
+            .map(|col| {
+                parsed.iter().fold(Kind::Infer, |a, p| {
+                    a.unify(p.as_ref().expect("parsed")[col].kind())
+                })
+            })
+            .collect();
+        todo = Vec::new();
+        for (c, p) in parsed.iter_mut().enumerate() {
+            let columns = p.as_ref().expect("parsed");
+            let mut stale = false;
+            for (col, column) in columns.iter().enumerate() {
+                let k = column.kind();
+                if k != targets[col] && !k.widens_to(targets[col]) {
+                    hints[c][col] = targets[col];
+                    stale = true;
+                }
+            }
+            if stale {
+                let columns = p.take().expect("parsed");
+                todo.push((c, columns.into_iter().map(ChunkColumn::into_slot).collect()));
+            }
+        }
+    }
+    let per_chunk: Vec<Vec<Builder>> = parsed
+        .into_iter()
+        .map(|p| {
+            p.expect("parsed")
+                .into_iter()
+                .map(ChunkColumn::finish)
+                .collect()
+        })
+        .collect();
+    // Regroup by column, then finish the columns in parallel.
+    let mut by_column: Vec<Vec<Builder>> = (0..ncols)
+        .map(|_| Vec::with_capacity(per_chunk.len()))
+        .collect();
+    for chunk in per_chunk {
+        for (col, b) in chunk.into_iter().enumerate() {
+            by_column[col].push(b);
+        }
+    }
+    let nrows = by_column
+        .first()
+        .map_or(0, |parts| parts.iter().map(Builder::len).sum());
+    let columns: Vec<Arc<Column>> = by_column
+        .into_par_iter()
+        .zip(bufs)
+        .map(|(parts, buf)| {
+            let target = parts.iter().fold(Kind::Infer, |a, b| a.unify(b.kind()));
+            Arc::new(finish_column(buf, parts, &lines, target))
+        })
+        .collect();
+    DataFrame::from_parts(names, columns, Index::Range(nrows))
+}
+
+/// pandas' handling of repeated or empty header names: `a, a` → `a, a.1`; `""` →
+/// `Unnamed: i`.
+fn mangle(names: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(names.len());
+    for (i, n) in names.into_iter().enumerate() {
+        let base = if n.is_empty() {
+            format!("Unnamed: {i}")
+        } else {
+            n
+        };
+        let mut name = base.clone();
+        let mut k = 1;
+        while out.contains(&name) {
+            name = format!("{base}.{k}");
+            k += 1;
+        }
+        out.push(name);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rows whose columns change type in the middle of the file, with nulls, blank lines and
+    /// a column that is null in whole chunks: cut into many small chunks, the reader must give
+    /// exactly what it gives for the text as one chunk.
+    #[test]
+    fn many_chunks_read_like_one() {
+        let mut text = String::from("i,f,s,late,b,n,d\n");
+        for r in 0..3000 {
+            let f = if r == 1700 {
+                "2.5".to_string()
+            } else {
+                r.to_string()
+            };
+            let s = if r % 97 == 0 {
+                "NA".to_string()
+            } else {
+                format!("s{r}")
+            };
+            let late = if r < 2500 {
+                (r % 10).to_string()
+            } else {
+                "x".into()
+            };
+            let b = if r % 5 == 0 {
+                ""
+            } else if r % 2 == 0 {
+                "true"
+            } else {
+                "False"
+            };
+            let n = if (1000..1500).contains(&r) { "7" } else { "" };
+            text.push_str(&format!(
+                "{r},{f},{s},{late},{b},{n},2020-01-0{}\n",
+                r % 9 + 1
+            ));
+            if r % 400 == 13 {
+                text.push('\n');
+            }
+        }
+        for parse_dates in [false, true] {
+            let options = CsvOptions {
+                parse_dates,
+                ..CsvOptions::default()
+            };
+            let whole = read_chunked(text.as_bytes(), &options, usize::MAX).unwrap();
+            for min_chunk in [64, 1000, 7919] {
+                let parts = read_chunked(text.as_bytes(), &options, min_chunk).unwrap();
+                assert_eq!(parts, whole, "chunks of {min_chunk} bytes");
+            }
+            assert_eq!(whole.nrows(), 3000);
+            assert_eq!(
+                whole.dtypes(),
+                [
+                    crate::DType::Int64,
+                    crate::DType::Float64,
+                    crate::DType::Utf8,
+                    crate::DType::Utf8,
+                    crate::DType::Bool,
+                    crate::DType::Int64,
+                    if parse_dates {
+                        crate::DType::Datetime
+                    } else {
+                        crate::DType::Utf8
+                    },
+                ]
+            );
+            assert_eq!(whole.get(1700, "f").unwrap(), 2.5.into());
+            assert_eq!(whole.get(1699, "f").unwrap(), 1699.0.into());
+            assert_eq!(whole.get(2, "late").unwrap(), "2".into());
+            assert!(whole.column("s").unwrap().is_null(97));
+            assert_eq!(whole.get(98, "s").unwrap(), "s98".into());
+            assert!(whole.column("n").unwrap().is_null(999));
+            assert_eq!(whole.get(1000, "n").unwrap(), 7.into());
+        }
+    }
+}

@@ -1,0 +1,325 @@
+//! Cutting CSV text into records and fields, and one chunk's parse.
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+use crate::error::{FrameError, Result};
+
+use super::builder::{ChunkColumn, Kind};
+
+/// A field as a range of the text, quoted fields remembering to unescape `""`.
+#[derive(Clone)]
+pub(super) struct Field {
+    range: Range<usize>,
+    quoted: bool,
+}
+
+impl Field {
+    /// The field's bytes, `""` unescaped in a quoted field.
+    #[inline]
+    pub(super) fn bytes<'t>(&self, text: &'t [u8]) -> Cow<'t, [u8]> {
+        let raw = &text[self.range.clone()];
+        if self.quoted && raw.contains(&b'"') {
+            Cow::Owned(
+                String::from_utf8_lossy(raw)
+                    .replace("\"\"", "\"")
+                    .into_bytes(),
+            )
+        } else {
+            Cow::Borrowed(raw)
+        }
+    }
+
+    pub(super) fn text<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        let raw = &text[self.range.clone()];
+        if self.quoted && raw.contains('"') {
+            raw.replace("\"\"", "\"").into()
+        } else {
+            raw.into()
+        }
+    }
+}
+
+/// Rows parsed before text columns reserve room for the rest of their chunk.
+const TEXT_SAMPLE: usize = 1024;
+
+pub(super) struct Parser<'a> {
+    pub(super) text: &'a str,
+    pub(super) delim: u8,
+    pub(super) nulls: &'a [String],
+    /// The longest null spelling, and which bytes null spellings start with.
+    pub(super) null_max_len: usize,
+    pub(super) null_first: [bool; 256],
+    pub(super) parse_dates: bool,
+}
+
+impl<'a> Parser<'a> {
+    /// Whether a field spells null; most fields are rejected by their length or first byte.
+    #[inline]
+    fn is_null(&self, b: &[u8]) -> bool {
+        if b.len() > self.null_max_len || b.first().is_some_and(|&f| !self.null_first[f as usize]) {
+            return false;
+        }
+        self.nulls
+            .iter()
+            .any(|n| n.len() == b.len() && n.as_bytes() == b)
+    }
+
+    /// Reads one record starting at `*pos`, leaving `*pos` after its line end.
+    pub(super) fn record(
+        &self,
+        pos: &mut usize,
+        fields: &mut Vec<Field>,
+    ) -> std::result::Result<(), String> {
+        fields.clear();
+        let b = self.text.as_bytes();
+        let mut i = *pos;
+        loop {
+            if i < b.len() && b[i] == b'"' {
+                let start = i + 1;
+                let mut j = start;
+                loop {
+                    match b[j..].iter().position(|&c| c == b'"') {
+                        None => return Err("a quoted field is not closed".into()),
+                        Some(k) => {
+                            j += k;
+                            if b.get(j + 1) == Some(&b'"') {
+                                j += 2;
+                            } else {
+                                break;
+                            }
+                        }
+                    }
+                }
+                fields.push(Field {
+                    range: start..j,
+                    quoted: true,
+                });
+                i = j + 1;
+                match b.get(i) {
+                    None => break,
+                    Some(&c) if c == self.delim => i += 1,
+                    Some(b'\n') => {
+                        i += 1;
+                        break;
+                    }
+                    Some(b'\r') if b.get(i + 1) == Some(&b'\n') => {
+                        i += 2;
+                        break;
+                    }
+                    Some(_) => return Err("unexpected text after a closing quote".into()),
+                }
+            } else {
+                let start = i;
+                i = field_end(b, i, self.delim);
+                let end = if i > start && b[i - 1] == b'\r' && (i == b.len() || b[i] == b'\n') {
+                    i - 1
+                } else {
+                    i
+                };
+                fields.push(Field {
+                    range: start..end,
+                    quoted: false,
+                });
+                if i >= b.len() {
+                    break;
+                }
+                i += 1;
+                if b[i - 1] == b'\n' {
+                    break;
+                }
+            }
+        }
+        *pos = i;
+        Ok(())
+    }
+
+    /// Cuts the body into chunks of at least `min_bytes` that start at record boundaries.
+    pub(super) fn chunks(&self, start: usize, min_bytes: usize) -> Vec<Range<usize>> {
+        let b = self.text.as_bytes();
+        let len = b.len() - start;
+        let want = (len / min_bytes.max(1)).clamp(1, rayon::current_num_threads() * 8);
+        if want == 1 || b[start..].contains(&b'"') {
+            // Quotes can hide newlines; a single chunk is always right.
+            return std::iter::once(start..b.len()).collect();
+        }
+        let mut out = Vec::new();
+        let mut s = start;
+        for k in 1..want {
+            let guess = (start + len * k / want).max(s);
+            let Some(nl) = b[guess..].iter().position(|&c| c == b'\n') else {
+                break;
+            };
+            let e = guess + nl + 1;
+            if e > s {
+                out.push(s..e);
+                s = e;
+            }
+        }
+        if s < b.len() {
+            out.push(s..b.len());
+        }
+        out
+    }
+
+    /// Parses the records of `range` (at most `rows` of them) into one column builder per
+    /// column, each writing into its slot of the column's final buffer.
+    pub(super) fn parse_chunk<'s>(
+        &self,
+        range: Range<usize>,
+        rows: usize,
+        ncols: usize,
+        hints: &[Kind],
+        slots: Vec<&'s mut [u64]>,
+    ) -> Result<Vec<ChunkColumn<'s>>> {
+        let mut columns: Vec<ChunkColumn<'s>> = hints
+            .iter()
+            .zip(slots)
+            .map(|(&k, slot)| ChunkColumn::new(k, slot, rows))
+            .collect();
+        let mut fields = Vec::with_capacity(ncols);
+        let mut pos = range.start;
+        let mut line_in_chunk = 0;
+        // 1-based: the records before this chunk (header included) plus the local count.
+        let line = |local: usize| count_lines(&self.text.as_bytes()[..range.start]) + local;
+        let mut retry_hints: Option<Vec<Kind>> = None;
+        let bytes = self.text.as_bytes();
+        while pos < range.end {
+            line_in_chunk += 1;
+            self.record(&mut pos, &mut fields)
+                .map_err(|reason| FrameError::Csv {
+                    line: line(line_in_chunk),
+                    column: None,
+                    reason,
+                })?;
+            if fields.len() == 1 && fields[0].range.is_empty() && !fields[0].quoted {
+                continue; // a blank line
+            }
+            if fields.len() != ncols {
+                return Err(FrameError::Csv {
+                    line: line(line_in_chunk),
+                    column: None,
+                    reason: format!("expected {ncols} fields, found {}", fields.len()),
+                });
+            }
+            if line_in_chunk == TEXT_SAMPLE {
+                columns
+                    .iter_mut()
+                    .for_each(|c| c.reserve_text(TEXT_SAMPLE - 1));
+            }
+            for (c, f) in fields.iter().enumerate() {
+                let field = f.bytes(bytes);
+                if self.is_null(&field) {
+                    columns[c].push_null();
+                } else if !columns[c].push(&field, self.parse_dates) {
+                    // This column is text after all: note it and parse the chunk again.
+                    let h = retry_hints
+                        .get_or_insert_with(|| columns.iter().map(ChunkColumn::kind).collect());
+                    h[c] = Kind::Str;
+                    break;
+                }
+            }
+            if let Some(h) = retry_hints.take() {
+                let merged: Vec<Kind> = h
+                    .iter()
+                    .zip(hints)
+                    .map(|(&a, &b)| if a == Kind::Str { Kind::Str } else { b })
+                    .collect();
+                let slots = columns.into_iter().map(ChunkColumn::into_slot).collect();
+                return self.parse_chunk(range, rows, ncols, &merged, slots);
+            }
+        }
+        Ok(columns)
+    }
+}
+
+/// The first position from `i` holding `delim` or a line feed (or the end of `b`).
+///
+/// Eight bytes at a time: for each byte that equals the target, `x ^ target` has a zero
+/// byte, which `(v - 0x01…) & !v & 0x80…` flags. Bytes above a flagged one may be flagged
+/// falsely (a borrow), never below, so the lowest flag is always a true match.
+#[inline]
+fn field_end(b: &[u8], mut i: usize, delim: u8) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let d = ONES * u64::from(delim);
+    let nl = ONES * u64::from(b'\n');
+    while let Some(w) = b[i..].first_chunk::<8>() {
+        let x = u64::from_le_bytes(*w);
+        let (a, c) = (x ^ d, x ^ nl);
+        let hits = (a.wrapping_sub(ONES) & !a | c.wrapping_sub(ONES) & !c) & HIGHS;
+        if hits != 0 {
+            return i + (hits.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < b.len() && b[i] != delim && b[i] != b'\n' {
+        i += 1;
+    }
+    i
+}
+
+/// The number of records `text` can hold at most: its line breaks, plus a last line without one.
+pub(super) fn count_lines(text: &[u8]) -> usize {
+    // Byte-wide counts over short blocks vectorise far better than one wide count.
+    let breaks: usize = text
+        .chunks(128)
+        .map(|block| usize::from(block.iter().fold(0u8, |n, &c| n + u8::from(c == b'\n'))))
+        .sum();
+    breaks + usize::from(text.last().is_some_and(|&c| c != b'\n'))
+}
+
+pub(super) fn parse_int(b: &[u8]) -> Option<i64> {
+    let (neg, digits) = match b.first()? {
+        b'-' => (true, &b[1..]),
+        b'+' => (false, &b[1..]),
+        _ => (false, b),
+    };
+    if digits.is_empty() || digits.len() > 18 {
+        return if digits.len() > 18 {
+            std::str::from_utf8(b).ok()?.parse().ok()
+        } else {
+            None
+        };
+    }
+    let mut v: i64 = 0;
+    for &c in digits {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v * 10 + d as i64;
+    }
+    Some(if neg { -v } else { v })
+}
+
+pub(super) fn parse_bool(s: &[u8]) -> Option<bool> {
+    match s {
+        b"True" | b"true" | b"TRUE" => Some(true),
+        b"False" | b"false" | b"FALSE" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_end_finds_the_first_separator_or_line_feed() {
+        let text = b"abcdefghijkl,mn\nopq\xc3\xa9,,x";
+        for start in 0..text.len() {
+            let naive = (start..text.len())
+                .find(|&i| text[i] == b',' || text[i] == b'\n')
+                .unwrap_or(text.len());
+            assert_eq!(field_end(text, start, b','), naive, "from {start}");
+        }
+        // Bytes just above and below the targets, and a high byte before one.
+        let text = [
+            0x2b, 0x2d, 0x0b, 0x09, 0xff, 0x80, 0x2c, 1, 2, 3, 4, 5, 6, 7, 8, 9,
+        ];
+        assert_eq!(field_end(&text, 0, b','), 6);
+        assert_eq!(field_end(&text, 7, b','), 16);
+        assert_eq!(field_end(&text, 0, b'\t'), 3);
+    }
+}
