@@ -8,6 +8,7 @@
 
 mod builder;
 mod parser;
+mod source;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use crate::partition::split_mut;
 
 use builder::{Builder, ChunkColumn, Kind, finish_column};
 use parser::{Parser, count_lines};
+use source::{FileText, Memory, Source};
 
 /// The spellings of a missing value, as pandas' `read_csv` recognises them by default.
 pub const DEFAULT_NULLS: &[&str] = &[
@@ -62,22 +64,27 @@ pub fn read_csv(path: impl AsRef<Path>) -> Result<DataFrame> {
 }
 
 /// Reads a CSV file with `options`.
+///
+/// A plain file is read chunk by chunk with positioned reads (never whole), so its text
+/// takes no memory beyond a few chunk buffers; a gzip file is decompressed into memory first.
 pub fn read_csv_with(path: impl AsRef<Path>, options: &CsvOptions) -> Result<DataFrame> {
     let path = path.as_ref();
     let io = |source| FrameError::Io {
         path: path.display().to_string(),
         source,
     };
-    let raw = std::fs::read(path).map_err(io)?;
-    let bytes = if path.extension().is_some_and(|e| e == "gz") {
+    if path.extension().is_some_and(|e| e == "gz") {
+        let raw = std::fs::read(path).map_err(io)?;
         let mut out = Vec::with_capacity(raw.len() * 4);
         std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&raw[..]), &mut out)
             .map_err(io)?;
-        out
-    } else {
-        raw
-    };
-    read_csv_bytes(&bytes, options)
+        return read_csv_bytes(&out, options);
+    }
+    match read_source(&FileText::open(path)?, options, MIN_CHUNK_BYTES)? {
+        Read::Frame(df) => Ok(df),
+        // Quoted fields may hide line breaks, so chunk boundaries cannot be trusted.
+        Read::NeedsOneChunk => read_csv_bytes(&std::fs::read(path).map_err(io)?, options),
+    }
 }
 
 /// Parses CSV text held in memory.
@@ -91,19 +98,27 @@ const MIN_CHUNK_BYTES: usize = 1 << 20;
 /// [`read_csv_bytes`] with chunks of at least `min_chunk` bytes (tests cut small texts into
 /// many chunks to exercise the reconciliation paths).
 fn read_chunked(bytes: &[u8], options: &CsvOptions, min_chunk: usize) -> Result<DataFrame> {
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        let line = bytes[..e.valid_up_to()]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
-            + 1;
-        FrameError::Csv {
-            line,
-            column: None,
-            reason: "the file is not valid UTF-8".into(),
-        }
-    })?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    match read_source(&Memory(bytes), options, min_chunk)? {
+        Read::Frame(df) => Ok(df),
+        Read::NeedsOneChunk => match read_source(&Memory(bytes), options, usize::MAX)? {
+            Read::Frame(df) => Ok(df),
+            Read::NeedsOneChunk => unreachable!("one chunk is never cut"),
+        },
+    }
+}
+
+/// What [`read_source`] gives.
+enum Read {
+    Frame(DataFrame),
+    /// The text has quotes and was cut into several chunks: read it as one instead.
+    NeedsOneChunk,
+}
+
+/// The header is looked for in this many leading bytes before the whole text is read.
+const HEADER_WINDOW: usize = 1 << 20;
+
+/// Parses the CSV text of `src`, in chunks of at least `min_chunk` bytes.
+fn read_source(src: &impl Source, options: &CsvOptions, min_chunk: usize) -> Result<Read> {
     let mut null_first = [false; 256];
     for n in &options.null_values {
         if let Some(&f) = n.as_bytes().first() {
@@ -111,7 +126,6 @@ fn read_chunked(bytes: &[u8], options: &CsvOptions, min_chunk: usize) -> Result<
         }
     }
     let parser = Parser {
-        text,
         delim: options.delimiter,
         nulls: &options.null_values,
         null_max_len: options
@@ -125,31 +139,62 @@ fn read_chunked(bytes: &[u8], options: &CsvOptions, min_chunk: usize) -> Result<
     };
 
     // The first record gives the labels, or only the column count when there is no header.
-    let mut header_end = 0;
-    let mut fields = Vec::new();
-    parser
-        .record(&mut header_end, &mut fields)
-        .map_err(|reason| FrameError::Csv {
+    let window = src.len().min(HEADER_WINDOW);
+    let head = src.with_bytes(0..window, |b| -> Result<_> {
+        let bom = if b.starts_with(b"\xef\xbb\xbf") { 3 } else { 0 };
+        let mut end = bom;
+        let mut fields = Vec::new();
+        let parsed = parser.record(b, &mut end, &mut fields);
+        // A header not closed inside the window (only possible when the window is not the
+        // whole text): the caller reads the text as one chunk.
+        if window < src.len() && (parsed.is_err() || b[end - 1] != b'\n') {
+            return Ok(None);
+        }
+        parsed.map_err(|reason| FrameError::Csv {
             line: 1,
             column: None,
             reason,
         })?;
-    let (names, body_start) = if options.has_header {
-        (
-            mangle(fields.iter().map(|f| f.text(text).into_owned()).collect()),
-            header_end,
-        )
+        let texts = fields
+            .iter()
+            .map(|f| String::from_utf8(f.bytes(b).into_owned()))
+            .collect::<std::result::Result<Vec<String>, _>>()
+            .map_err(|_| FrameError::Csv {
+                line: 1,
+                column: None,
+                reason: "the file is not valid UTF-8".into(),
+            })?;
+        let header_lines = b[..end].iter().filter(|&&c| c == b'\n').count();
+        Ok(Some((texts, bom, end, header_lines)))
+    })??;
+    let Some((texts, bom, header_end, header_lines)) = head else {
+        return Ok(Read::NeedsOneChunk);
+    };
+    let (names, body_start, line_base) = if options.has_header {
+        (mangle(texts), header_end, header_lines)
     } else {
-        ((0..fields.len()).map(|i| i.to_string()).collect(), 0)
+        ((0..texts.len()).map(|i| i.to_string()).collect(), bom, 0)
     };
     let ncols = names.len();
-    let chunks = parser.chunks(body_start, min_chunk);
+    let chunks = chunk_ranges(src, body_start, min_chunk)?;
     // Each chunk's line count bounds its records: it sizes the chunk's slot of every column.
-    let lines: Vec<usize> = chunks
+    let scans: Vec<(usize, bool)> = chunks
         .par_iter()
-        .map(|r| count_lines(&text.as_bytes()[r.clone()]))
-        .collect();
+        .map(|r| src.with_bytes(r.clone(), |b| (count_lines(b), b.contains(&b'"'))))
+        .collect::<Result<_>>()?;
+    if chunks.len() > 1 && scans.iter().any(|&(_, quoted)| quoted) {
+        return Ok(Read::NeedsOneChunk);
+    }
+    let lines: Vec<usize> = scans.iter().map(|&(n, _)| n).collect();
     let total_lines: usize = lines.iter().sum();
+    let line_bases: Vec<usize> = lines
+        .iter()
+        .scan(line_base, |base, &n| {
+            let b = *base;
+            *base += n;
+            Some(b)
+        })
+        .collect();
 
     // Categorical columns are dictionary-encoded while parsing: no string column is built.
     let initial: Vec<Kind> = names
@@ -199,8 +244,10 @@ fn read_chunked(bytes: &[u8], options: &CsvOptions, min_chunk: usize) -> Result<
         let results: Vec<(usize, Result<Vec<ChunkColumn<'_>>>)> = todo
             .into_par_iter()
             .map(|(c, s)| {
-                let r = parser.parse_chunk(chunks[c].clone(), lines[c], ncols, &hints[c], s);
-                (c, r)
+                let r = src.with_bytes(chunks[c].clone(), |text| {
+                    parser.parse_chunk(text, line_bases[c], lines[c], ncols, &hints[c], s)
+                });
+                (c, r.and_then(|r| r))
             })
             .collect();
         for (c, r) in results {
@@ -260,7 +307,35 @@ fn read_chunked(bytes: &[u8], options: &CsvOptions, min_chunk: usize) -> Result<
             Arc::new(finish_column(buf, parts, &lines, target))
         })
         .collect();
-    DataFrame::from_parts(names, columns, Index::Range(nrows))
+    DataFrame::from_parts(names, columns, Index::Range(nrows)).map(Read::Frame)
+}
+
+/// Cuts the body (from `start`) into chunks of at least `min_bytes` that start at line
+/// boundaries: up to eight per worker thread, so uneven chunks still balance.
+fn chunk_ranges(
+    src: &impl Source,
+    start: usize,
+    min_bytes: usize,
+) -> Result<Vec<std::ops::Range<usize>>> {
+    let end = src.len();
+    let len = end - start;
+    let want = (len / min_bytes.max(1)).clamp(1, rayon::current_num_threads() * 8);
+    let mut out = Vec::with_capacity(want);
+    let mut s = start;
+    for k in 1..want {
+        let guess = (start + len * k / want).max(s);
+        let Some(nl) = src.next_line_feed(guess)? else {
+            break;
+        };
+        if nl + 1 > s {
+            out.push(s..nl + 1);
+            s = nl + 1;
+        }
+    }
+    if s < end || out.is_empty() {
+        out.push(s..end);
+    }
+    Ok(out)
 }
 
 /// pandas' handling of repeated or empty header names: `a, a` → `a, a.1`; `""` →
@@ -287,6 +362,76 @@ fn mangle(names: Vec<String>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn read_file(path: &Path, options: &CsvOptions, min_chunk: usize) -> Result<DataFrame> {
+        match read_source(&FileText::open(path)?, options, min_chunk)? {
+            Read::Frame(df) => Ok(df),
+            Read::NeedsOneChunk => Err(FrameError::InvalidArgument("needs one chunk".into())),
+        }
+    }
+
+    #[test]
+    fn files_read_in_chunks_like_memory_and_report_the_right_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        let mut text = String::from("\u{feff}a,b,c\n");
+        for r in 0..5000 {
+            text.push_str(&format!("{r},{}.5,x{}\n", r % 13, r % 7));
+            if r == 4000 {
+                text.push('\n');
+            }
+        }
+        std::fs::write(&path, &text).unwrap();
+        let options = CsvOptions::default();
+        let memory = read_csv_bytes(text.as_bytes(), &options).unwrap();
+        assert_eq!(memory.names(), ["a", "b", "c"]);
+        assert_eq!(memory.nrows(), 5000);
+        for min_chunk in [100, 4096, usize::MAX] {
+            assert_eq!(read_file(&path, &options, min_chunk).unwrap(), memory);
+        }
+        assert_eq!(read_csv_with(&path, &options).unwrap(), memory);
+
+        // A short row and a bad byte far into the file name their line (header = line 1).
+        let mut bad = text.clone().into_bytes();
+        let at = text.find("\n4500,").unwrap() + 1;
+        bad.splice(at..at + 5, b"4500\n".iter().copied());
+        std::fs::write(&path, &bad).unwrap();
+        for min_chunk in [100, usize::MAX] {
+            let err = read_file(&path, &options, min_chunk).unwrap_err();
+            assert!(matches!(err, FrameError::Csv { line: 4503, .. }), "{err:?}");
+        }
+        let mut bad = text.clone().into_bytes();
+        bad[at + 1] = 0xff;
+        std::fs::write(&path, &bad).unwrap();
+        for min_chunk in [100, usize::MAX] {
+            let err = read_file(&path, &options, min_chunk).unwrap_err();
+            assert!(matches!(err, FrameError::Csv { line: 4503, .. }), "{err:?}");
+        }
+    }
+
+    #[test]
+    fn quoted_files_fall_back_to_one_chunk() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("q.csv");
+        let mut text = String::from("k,note\n");
+        for r in 0..5000 {
+            if r % 1000 == 999 {
+                text.push_str(&format!("{r},\"two\nlines, {r}\"\n"));
+            } else {
+                text.push_str(&format!("{r},n{r}\n"));
+            }
+        }
+        std::fs::write(&path, &text).unwrap();
+        let options = CsvOptions::default();
+        assert!(matches!(
+            read_source(&FileText::open(&path).unwrap(), &options, 100),
+            Ok(Read::NeedsOneChunk)
+        ));
+        let d = read_csv_with(&path, &options).unwrap();
+        assert_eq!(d.nrows(), 5000);
+        assert_eq!(d.get(999, "note").unwrap(), "two\nlines, 999".into());
+        assert_eq!(read_chunked(text.as_bytes(), &options, 100).unwrap(), d);
+    }
 
     /// Rows whose columns change type in the middle of the file, with nulls, blank lines and
     /// a column that is null in whole chunks: cut into many small chunks, the reader must give

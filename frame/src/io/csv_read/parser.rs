@@ -29,22 +29,12 @@ impl Field {
             Cow::Borrowed(raw)
         }
     }
-
-    pub(super) fn text<'t>(&self, text: &'t str) -> Cow<'t, str> {
-        let raw = &text[self.range.clone()];
-        if self.quoted && raw.contains('"') {
-            raw.replace("\"\"", "\"").into()
-        } else {
-            raw.into()
-        }
-    }
 }
 
 /// Rows parsed before text columns reserve room for the rest of their chunk.
 const TEXT_SAMPLE: usize = 1024;
 
 pub(super) struct Parser<'a> {
-    pub(super) text: &'a str,
     pub(super) delim: u8,
     pub(super) nulls: &'a [String],
     /// The longest null spelling, and which bytes null spellings start with.
@@ -68,11 +58,11 @@ impl<'a> Parser<'a> {
     /// Reads one record starting at `*pos`, leaving `*pos` after its line end.
     pub(super) fn record(
         &self,
+        b: &[u8],
         pos: &mut usize,
         fields: &mut Vec<Field>,
     ) -> std::result::Result<(), String> {
         fields.clear();
-        let b = self.text.as_bytes();
         let mut i = *pos;
         loop {
             if i < b.len() && b[i] == b'"' {
@@ -134,39 +124,13 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
-    /// Cuts the body into chunks of at least `min_bytes` that start at record boundaries.
-    pub(super) fn chunks(&self, start: usize, min_bytes: usize) -> Vec<Range<usize>> {
-        let b = self.text.as_bytes();
-        let len = b.len() - start;
-        let want = (len / min_bytes.max(1)).clamp(1, rayon::current_num_threads() * 8);
-        if want == 1 || b[start..].contains(&b'"') {
-            // Quotes can hide newlines; a single chunk is always right.
-            return std::iter::once(start..b.len()).collect();
-        }
-        let mut out = Vec::new();
-        let mut s = start;
-        for k in 1..want {
-            let guess = (start + len * k / want).max(s);
-            let Some(nl) = b[guess..].iter().position(|&c| c == b'\n') else {
-                break;
-            };
-            let e = guess + nl + 1;
-            if e > s {
-                out.push(s..e);
-                s = e;
-            }
-        }
-        if s < b.len() {
-            out.push(s..b.len());
-        }
-        out
-    }
-
-    /// Parses the records of `range` (at most `rows` of them) into one column builder per
-    /// column, each writing into its slot of the column's final buffer.
+    /// Parses the records of one chunk's `text` (at most `rows` of them, the first on line
+    /// `line_base + 1`) into one column builder per column, each writing into its slot of
+    /// the column's final buffer.
     pub(super) fn parse_chunk<'s>(
         &self,
-        range: Range<usize>,
+        text: &[u8],
+        line_base: usize,
         rows: usize,
         ncols: usize,
         hints: &[Kind],
@@ -177,16 +141,28 @@ impl<'a> Parser<'a> {
             .zip(slots)
             .map(|(&k, slot)| ChunkColumn::new(k, slot, rows))
             .collect();
+        // 1-based: the lines before this chunk (header included) plus the local count.
+        let line = |local: usize| line_base + local;
+        if let Err(e) = std::str::from_utf8(text) {
+            return Err(FrameError::Csv {
+                line: line(
+                    text[..e.valid_up_to()]
+                        .iter()
+                        .filter(|&&c| c == b'\n')
+                        .count()
+                        + 1,
+                ),
+                column: None,
+                reason: "the file is not valid UTF-8".into(),
+            });
+        }
         let mut fields = Vec::with_capacity(ncols);
-        let mut pos = range.start;
+        let mut pos = 0;
         let mut line_in_chunk = 0;
-        // 1-based: the records before this chunk (header included) plus the local count.
-        let line = |local: usize| count_lines(&self.text.as_bytes()[..range.start]) + local;
         let mut retry_hints: Option<Vec<Kind>> = None;
-        let bytes = self.text.as_bytes();
-        while pos < range.end {
+        while pos < text.len() {
             line_in_chunk += 1;
-            self.record(&mut pos, &mut fields)
+            self.record(text, &mut pos, &mut fields)
                 .map_err(|reason| FrameError::Csv {
                     line: line(line_in_chunk),
                     column: None,
@@ -208,7 +184,7 @@ impl<'a> Parser<'a> {
                     .for_each(|c| c.reserve_text(TEXT_SAMPLE - 1));
             }
             for (c, f) in fields.iter().enumerate() {
-                let field = f.bytes(bytes);
+                let field = f.bytes(text);
                 if self.is_null(&field) {
                     columns[c].push_null();
                 } else if !columns[c].push(&field, self.parse_dates) {
@@ -226,7 +202,7 @@ impl<'a> Parser<'a> {
                     .map(|(&a, &b)| if a == Kind::Str { Kind::Str } else { b })
                     .collect();
                 let slots = columns.into_iter().map(ChunkColumn::into_slot).collect();
-                return self.parse_chunk(range, rows, ncols, &merged, slots);
+                return self.parse_chunk(text, line_base, rows, ncols, &merged, slots);
             }
         }
         Ok(columns)
