@@ -68,6 +68,20 @@ pub(crate) fn split(len: usize, parts: usize) -> Vec<Range<usize>> {
     out
 }
 
+/// `n` default values written by all worker threads at once. A large `vec![0; n]` is zeroed
+/// by one thread (the allocator's memset), and the kernel's work of handing out and clearing
+/// fresh pages, which dominates filling a new buffer, then runs on one core too.
+pub(crate) fn filled<T: Default + Copy + Send + Sync>(n: usize) -> Vec<T> {
+    use rayon::prelude::*;
+    let mut out = Vec::with_capacity(n);
+    (0..n)
+        .into_par_iter()
+        .with_min_len(1 << 16)
+        .map(|_| T::default())
+        .collect_into_vec(&mut out);
+    out
+}
+
 /// `slice` cut into consecutive disjoint pieces of the given lengths (which must not sum past
 /// its end), so that parallel tasks can each fill their own piece of one output buffer.
 pub(crate) fn split_mut<T>(
@@ -86,6 +100,14 @@ pub(crate) fn split_mut<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn filled_gives_n_defaults() {
+        assert_eq!(filled::<u64>(0), Vec::<u64>::new());
+        let v = filled::<u8>(300_000);
+        assert_eq!(v.len(), 300_000);
+        assert!(v.iter().all(|&b| b == 0));
+    }
 
     #[test]
     fn split_mut_cuts_consecutive_pieces() {

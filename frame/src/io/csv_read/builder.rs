@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use crate::column::cast::parse_float_bytes as parse_float;
 use crate::column::{Column, Prim, Strings, encode_text};
 use crate::datetime;
-use crate::partition::split_mut;
+use crate::partition::{filled, split_mut};
 
 use super::parser::{parse_bool, parse_int};
 
@@ -433,7 +433,7 @@ pub(super) fn finish_column(
             buf[0] = 0;
             buf.truncate(rows + 1);
             let offsets: Vec<usize> = buf.into_iter().map(|o| o as usize).collect();
-            let mut bytes = vec![0u8; base as usize];
+            let mut bytes = filled::<u8>(base as usize);
             split_mut(&mut bytes, texts.iter().map(|t| t.len()))
                 .into_par_iter()
                 .zip(&texts)

@@ -19,7 +19,7 @@ use crate::column::Column;
 use crate::error::{FrameError, Result};
 use crate::frame::DataFrame;
 use crate::index::Index;
-use crate::partition::split_mut;
+use crate::partition::{filled, split_mut};
 
 use builder::{Builder, ChunkColumn, Kind, finish_column};
 use parser::{Parser, count_lines};
@@ -207,14 +207,12 @@ fn read_source(src: &impl Source, options: &CsvOptions, min_chunk: usize) -> Res
             }
         })
         .collect();
-    // One leading slot (a string column's first offset), then the chunks' slots. `vec!` of
-    // zeros asks the allocator for zeroed pages, so a buffer no value lands in (a bool
-    // column's) is never touched.
+    // One leading slot (a string column's first offset), then the chunks' slots.
     let mut bufs: Vec<Vec<u64>> = initial
         .iter()
         .map(|k| {
             if k.uses_slots() {
-                vec![0u64; total_lines + 1]
+                filled(total_lines + 1)
             } else {
                 Vec::new()
             }
