@@ -12,6 +12,7 @@ use std::hash::{BuildHasher, Hash};
 use rayon::prelude::*;
 
 use crate::column::{Column, NULL_CODE, PAR_THRESHOLD};
+use crate::partition::filled;
 use crate::value::KeyValue;
 
 /// Dense group codes for the rows of one or more key columns.
@@ -233,8 +234,8 @@ where
     // Scatter rows *and their keys* into partition order, so each partition's table reads
     // its keys sequentially instead of chasing rows across the whole column.
     let mut fill = starts.clone();
-    let mut rows = vec![0usize; len];
-    let mut keys = vec![key(0); len];
+    let mut rows = filled(len, 0usize);
+    let mut keys = filled(len, key(0));
     for (i, &h) in hashes.iter().enumerate() {
         let p = part_of(h);
         rows[fill[p]] = i;
@@ -262,7 +263,7 @@ where
             (codes, firsts)
         })
         .collect();
-    let mut codes = vec![0u32; len];
+    let mut codes = filled(len, 0u32);
     let mut offset = 0u32;
     let mut first_rows = Vec::new();
     for (p, (local, firsts)) in results.iter().enumerate() {
@@ -273,7 +274,7 @@ where
         first_rows.extend_from_slice(firsts);
     }
     // Renumber groups in order of their first row: mark each first row, then scan.
-    let mut group_at = vec![u32::MAX; len];
+    let mut group_at = filled(len, u32::MAX);
     for (g, &r) in first_rows.iter().enumerate() {
         group_at[r] = g as u32;
     }

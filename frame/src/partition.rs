@@ -68,16 +68,16 @@ pub(crate) fn split(len: usize, parts: usize) -> Vec<Range<usize>> {
     out
 }
 
-/// `n` default values written by all worker threads at once. A large `vec![0; n]` is zeroed
-/// by one thread (the allocator's memset), and the kernel's work of handing out and clearing
-/// fresh pages, which dominates filling a new buffer, then runs on one core too.
-pub(crate) fn filled<T: Default + Copy + Send + Sync>(n: usize) -> Vec<T> {
+/// `n` copies of `value` written by all worker threads at once. A large `vec![value; n]` is
+/// filled by one thread (the allocator's memset), and the kernel's work of handing out and
+/// clearing fresh pages, which dominates filling a new buffer, then runs on one core too.
+pub(crate) fn filled<T: Copy + Send + Sync>(n: usize, value: T) -> Vec<T> {
     use rayon::prelude::*;
     let mut out = Vec::with_capacity(n);
     (0..n)
         .into_par_iter()
         .with_min_len(1 << 16)
-        .map(|_| T::default())
+        .map(|_| value)
         .collect_into_vec(&mut out);
     out
 }
@@ -103,8 +103,8 @@ mod tests {
 
     #[test]
     fn filled_gives_n_defaults() {
-        assert_eq!(filled::<u64>(0), Vec::<u64>::new());
-        let v = filled::<u8>(300_000);
+        assert_eq!(filled(0, 0u64), Vec::<u64>::new());
+        let v = filled(300_000, 0u8);
         assert_eq!(v.len(), 300_000);
         assert!(v.iter().all(|&b| b == 0));
     }

@@ -149,11 +149,14 @@ pub(crate) fn parse_float(s: &str) -> Option<f64> {
 
 /// [`parse_float`] on UTF-8 bytes.
 pub(crate) fn parse_float_bytes(b: &[u8]) -> Option<f64> {
+    if let Some(v) = short_decimal(b) {
+        return Some(v);
+    }
     match b {
         b"nan" | b"NaN" | b"NAN" => Some(f64::NAN),
         b"inf" | b"Inf" | b"+inf" | b"infinity" | b"Infinity" => Some(f64::INFINITY),
         b"-inf" | b"-Inf" | b"-infinity" | b"-Infinity" => Some(f64::NEG_INFINITY),
-        _ => short_decimal(b).or_else(|| std::str::from_utf8(b).ok()?.parse().ok()),
+        _ => std::str::from_utf8(b).ok()?.parse().ok(),
     }
 }
 

@@ -99,7 +99,7 @@ mod encode {
 
     use super::{Categorical, NULL_CODE};
     use crate::column::Strings;
-    use crate::partition::split_mut;
+    use crate::partition::{filled, split_mut};
 
     /// Partitions of the hash-partitioned path: 256 tables of ~4k entries each for 1e6
     /// distinct values, small enough to stay in L2.
@@ -281,8 +281,8 @@ mod encode {
         }
         let valid = starts[PARTS];
         let mut fill = starts.clone();
-        let mut rows = vec![0u32; valid];
-        let mut sorted = vec![0u64; valid];
+        let mut rows = filled(valid, 0u32);
+        let mut sorted = filled(valid, 0u64);
         for (i, &h) in hashes.iter().enumerate() {
             if s.is_valid(i) {
                 let slot = &mut fill[part_of(h)];
@@ -356,7 +356,7 @@ mod encode {
             })
             .collect();
         let rows: usize = parts.iter().map(Strings::len).sum();
-        let mut codes = vec![NULL_CODE; rows];
+        let mut codes = filled(rows, NULL_CODE);
         split_mut(&mut codes, parts.iter().map(Strings::len))
             .into_par_iter()
             .zip(scattered.par_iter().zip(seg.par_iter()))

@@ -2,7 +2,7 @@
 
 use rayon::prelude::*;
 
-use crate::partition::split_mut;
+use crate::partition::{filled, split_mut};
 
 /// Strings stored back to back in one buffer; row `i` is `data[offsets[i]..offsets[i+1]]`.
 /// One allocation per column instead of one per cell keeps memory near the raw text size.
@@ -125,8 +125,8 @@ impl Strings {
             .collect();
         let total: usize = sizes.iter().map(|s| s.0).sum();
         let any_null = sizes.iter().any(|s| s.1);
-        let mut data = vec![0u8; total];
-        let mut offsets = vec![0usize; len + 1];
+        let mut data = filled(total, 0u8);
+        let mut offsets = filled(len + 1, 0usize);
         let mut validity = vec![true; if any_null { len } else { 0 }];
         // Disjoint output pieces per chunk.
         let vlens = chunks.iter().map(|r| if any_null { r.len() } else { 0 });

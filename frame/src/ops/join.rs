@@ -12,7 +12,7 @@ use crate::factorize::factorize;
 use crate::frame::DataFrame;
 use crate::index::Index;
 use crate::ops::sort::sorted_rows;
-use crate::partition::{split, split_mut};
+use crate::partition::{filled, split, split_mut};
 
 /// Which rows a join keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -312,8 +312,8 @@ fn match_rows(
         .map(|r| r.clone().map(out_rows).sum())
         .collect();
     let total = counts.iter().sum();
-    let mut probe_idx: Vec<Option<usize>> = vec![None; total];
-    let mut build_idx: Vec<Option<usize>> = vec![None; total];
+    let mut probe_idx: Vec<Option<usize>> = filled(total, None);
+    let mut build_idx: Vec<Option<usize>> = filled(total, None);
     let pieces: Vec<_> = ranges
         .iter()
         .cloned()

@@ -433,7 +433,7 @@ pub(super) fn finish_column(
             buf[0] = 0;
             buf.truncate(rows + 1);
             let offsets: Vec<usize> = buf.into_iter().map(|o| o as usize).collect();
-            let mut bytes = filled::<u8>(base as usize);
+            let mut bytes = filled(base as usize, 0u8);
             split_mut(&mut bytes, texts.iter().map(|t| t.len()))
                 .into_par_iter()
                 .zip(&texts)

@@ -157,7 +157,7 @@ fn read_source(src: &impl Source, options: &CsvOptions, min_chunk: usize) -> Res
         })?;
         let texts = fields
             .iter()
-            .map(|f| String::from_utf8(f.bytes(b).into_owned()))
+            .map(|f| String::from_utf8(f.bytes(b, &mut Vec::new()).to_vec()))
             .collect::<std::result::Result<Vec<String>, _>>()
             .map_err(|_| FrameError::Csv {
                 line: 1,
@@ -212,7 +212,7 @@ fn read_source(src: &impl Source, options: &CsvOptions, min_chunk: usize) -> Res
         .iter()
         .map(|k| {
             if k.uses_slots() {
-                filled(total_lines + 1)
+                filled(total_lines + 1, 0)
             } else {
                 Vec::new()
             }

@@ -1,6 +1,5 @@
 //! Cutting CSV text into records and fields, and one chunk's parse.
 
-use std::borrow::Cow;
 use std::ops::Range;
 
 use crate::error::{FrameError, Result};
@@ -15,18 +14,22 @@ pub(super) struct Field {
 }
 
 impl Field {
-    /// The field's bytes, `""` unescaped in a quoted field.
-    #[inline]
-    pub(super) fn bytes<'t>(&self, text: &'t [u8]) -> Cow<'t, [u8]> {
+    /// The field's bytes; a quoted field holding `""` is unescaped into `scratch`.
+    #[inline(always)]
+    pub(super) fn bytes<'t>(&self, text: &'t [u8], scratch: &'t mut Vec<u8>) -> &'t [u8] {
         let raw = &text[self.range.clone()];
         if self.quoted && raw.contains(&b'"') {
-            Cow::Owned(
-                String::from_utf8_lossy(raw)
-                    .replace("\"\"", "\"")
-                    .into_bytes(),
-            )
+            scratch.clear();
+            let mut rest = raw;
+            while let Some(q) = rest.iter().position(|&c| c == b'"') {
+                // Inside a closed quoted field every quote is the first of a `""` pair.
+                scratch.extend_from_slice(&rest[..=q]);
+                rest = rest.get(q + 2..).unwrap_or_default();
+            }
+            scratch.extend_from_slice(rest);
+            scratch
         } else {
-            Cow::Borrowed(raw)
+            raw
         }
     }
 }
@@ -160,6 +163,7 @@ impl<'a> Parser<'a> {
         let mut pos = 0;
         let mut line_in_chunk = 0;
         let mut retry_hints: Option<Vec<Kind>> = None;
+        let mut scratch = Vec::new();
         while pos < text.len() {
             line_in_chunk += 1;
             self.record(text, &mut pos, &mut fields)
@@ -184,7 +188,7 @@ impl<'a> Parser<'a> {
                     .for_each(|c| c.reserve_text(TEXT_SAMPLE - 1));
             }
             for (c, f) in fields.iter().enumerate() {
-                let field = f.bytes(text);
+                let field = f.bytes(text, &mut scratch);
                 if self.is_null(&field) {
                     columns[c].push_null();
                 } else if !columns[c].push(&field, self.parse_dates) {
