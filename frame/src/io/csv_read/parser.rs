@@ -189,9 +189,9 @@ impl<'a> Parser<'a> {
             }
             for (c, f) in fields.iter().enumerate() {
                 let field = f.bytes(text, &mut scratch);
-                if self.is_null(&field) {
+                if self.is_null(field) {
                     columns[c].push_null();
-                } else if !columns[c].push(&field, self.parse_dates) {
+                } else if !columns[c].push(field, self.parse_dates) {
                     // This column is text after all: note it and parse the chunk again.
                     let h = retry_hints
                         .get_or_insert_with(|| columns.iter().map(ChunkColumn::kind).collect());
