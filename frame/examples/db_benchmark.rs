@@ -42,7 +42,11 @@ fn main() -> BoxResult<()> {
                     gen_groupby(&path, n, k, 108)?;
                 }
             }
-            gen_join(&dir, n)?;
+            if n >= 10_000_000 {
+                gen_join(&dir, n)?;
+            } else {
+                eprintln!("not generating join tables: they need N >= 1e7");
+            }
         }
         "groupby" => groupby(arg(1)?, arg(2).unwrap_or("2").parse()?)?,
         "join" => join(
@@ -129,6 +133,11 @@ fn gen_groupby(path: &std::path::Path, n: usize, k: usize, seed: u64) -> BoxResu
 /// join-datagen.R: keys split into x-only, both-sides and right-only sets (90% / 10% / 10%)
 /// so that about 90% of the left rows match; small, medium and big right tables.
 fn gen_join(dir: &std::path::Path, n: usize) -> BoxResult<()> {
+    if n < 10_000_000 {
+        // The small right table's keys are n / 1e6, split 90 / 10 / 10: fewer than ten leave
+        // one side of the split empty. db-benchmark's join data also starts at 1e7.
+        return Err(format!("join tables need N >= 1e7 (got {n})").into());
+    }
     let names = [
         format!("J1_{}_NA_0_0.csv", pretty(n)),
         format!("J1_{}_{}_0_0.csv", pretty(n), pretty(n / 1_000_000)),
