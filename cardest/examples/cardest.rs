@@ -9,16 +9,17 @@
 //! sampling at equal memory; `workload --sql PATH` only writes the workload with true counts.
 //! Options: `--rows N` (load at most N rows), `--epochs N`, `--hidden N`, `--layers N`,
 //! `--model resmade|made`, `--input onehot|binary|embedding`, `--output onehot|embedding`,
-//! `--embedding N`, `--reuse-min-domain N` (embedding outputs only for larger columns), `--batch N`, `--lr X`, `--queries N`, `--seed N`, `--samples N`; `--save PATH` (after
+//! `--embedding N`, `--reuse-min-domain N` (embedding outputs only for larger columns),
+//! `--factor-bits N` (split columns of more than 2^N values into digits; 0: never), `--batch N`, `--lr X`, `--queries N`, `--seed N`, `--samples N`; `--save PATH` (after
 //! training), `--load PATH` (eval a saved model instead of training), `--sql PATH` (eval:
 //! write `true_count<TAB>SELECT ...` per query, for `cardest/scripts/postgres.sh`).
 
 use std::time::Instant;
 
 use stratus_cardest::{
-    Condition, CsvOptions, Estimator, EstimatorConfig, Independence, InputEncoding, Literal, Made,
-    MadeConfig, OutputEncoding, Progress, Query, Table, TrainConfig, UniformSample, bits_per_tuple,
-    exact_count, generate, q_error, quantile, read_path, train,
+    Condition, CsvOptions, DEFAULT_FACTOR_BITS, Estimator, EstimatorConfig, Independence,
+    InputEncoding, Literal, Made, MadeConfig, OutputEncoding, Progress, Query, Table, TrainConfig,
+    UniformSample, bits_per_tuple, exact_count, generate, q_error, quantile, read_path, train,
 };
 
 const DEFAULT_CSV: &str = concat!(
@@ -86,6 +87,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         },
         embedding: num("--embedding", 32)?,
         reuse_min_domain: num("--reuse-min-domain", 0)?,
+        factor_bits: num("--factor-bits", DEFAULT_FACTOR_BITS as usize)? as u32,
         seed,
     };
     let tcfg = TrainConfig {
@@ -136,6 +138,27 @@ fn train_model(
         tcfg.epochs,
         tcfg.batch,
         tcfg.learning_rate
+    );
+    let split: Vec<String> = table
+        .columns()
+        .iter()
+        .zip(model.factorization().factors())
+        .filter(|(_, f)| f.is_split())
+        .map(|(c, f)| {
+            let subs: Vec<String> = f.sub_domains().map(|d| d.to_string()).collect();
+            format!("{} {} -> {}", c.name(), f.domain, subs.join("x"))
+        })
+        .collect();
+    println!(
+        "factorized (--factor-bits {}): {}; {} network columns, total output width {}",
+        mcfg.factor_bits,
+        if split.is_empty() {
+            "none".to_string()
+        } else {
+            split.join(", ")
+        },
+        model.sub_domains().len(),
+        model.sub_domains().iter().sum::<usize>()
     );
     let mut shown = usize::MAX;
     let mut epoch_start = Instant::now();
