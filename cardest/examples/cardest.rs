@@ -12,7 +12,8 @@
 //! `--embedding N`, `--reuse-min-domain N` (embedding outputs only for larger columns),
 //! `--factor-bits N` (split columns of more than 2^N values into digits; 0: never), `--batch N`, `--lr X`, `--queries N`, `--seed N`, `--samples N`; `--save PATH` (after
 //! training), `--load PATH` (eval a saved model instead of training), `--sql PATH` (eval:
-//! write `true_count<TAB>SELECT ...` per query, for `cardest/scripts/postgres.sh`).
+//! write `true_count<TAB>SELECT ...` per query, for `cardest/scripts/postgres.sh`),
+//! `--worst N` (eval: print the N queries with the model's largest q-errors).
 
 use std::time::Instant;
 
@@ -236,6 +237,7 @@ fn eval(
     let mut errs: [Vec<f64>; 3] = Default::default();
     let mut multi: [Vec<f64>; 3] = Default::default();
     let mut latencies = Vec::new();
+    let mut worst: Vec<(f64, f64, f64, usize)> = Vec::new();
     let mut sql = String::new();
     for q in &queries {
         let r = q.resolve(table)?;
@@ -249,6 +251,7 @@ fn eval(
             q_error(ind.estimate(&r), truth),
             q_error(sample.estimate(&r), truth),
         ];
+        worst.push((e[0], m, truth, worst.len()));
         for k in 0..3 {
             errs[k].push(e[k]);
             if truth > 1.0 {
@@ -282,6 +285,14 @@ fn eval(
         quantile(&latencies, 0.99),
         est_samples(args)
     );
+    let show = num("--worst", 0)?;
+    if show > 0 {
+        worst.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.3.cmp(&b.3)));
+        println!("\nworst {show} by the model's q-error (q-error, estimate, true count, query):");
+        for &(e, m, truth, i) in worst.iter().take(show) {
+            println!("{e:.2}\t{m:.2}\t{truth}\t{}", queries[i]);
+        }
+    }
     if let Some(path) = opt("--sql") {
         std::fs::write(path, sql)?;
         println!("wrote the workload with true counts to {path}");

@@ -132,7 +132,7 @@ impl<'a> Estimator<'a> {
         for (k, &(factor, set, level, sub)) in steps.iter().enumerate() {
             let last = k + 1 == steps.len();
             let column_done = level + 1 == factor.digits;
-            let logits = self.compiled.column_logits(states.clone(), sub);
+            let logits = self.compiled.column_logits(&states, sub);
             // Samples grouped by prefix (counting sort), so each prefix's distribution is
             // normalised and accumulated once.
             let mut by_state: Vec<Vec<usize>> = vec![Vec::new(); states.nrows()];

@@ -196,6 +196,9 @@ pub struct Network<F> {
     head_offsets: Vec<usize>,
     /// Binary encoding: bits per column (the masked flag comes after them).
     bits: Vec<usize>,
+    /// Each hidden unit's degree: it sees the inputs of network columns `< degree` and feeds
+    /// the outputs of columns `>= degree`.
+    hid_deg: Vec<usize>,
     pub(crate) params: Params<F>,
     /// 0/1 connectivity masks of `w_in`, `w_hidden`, `w_out`.
     mask_in: Array2<F>,
@@ -345,6 +348,7 @@ impl<F: Real> Network<F> {
             reuse,
             head_offsets,
             bits,
+            hid_deg,
             params,
             mask_in,
             mask_hidden,

@@ -191,7 +191,7 @@ fn compiled_matches_forward() {
             }
         }
         for c in 0..n {
-            let l = compiled.column_logits(z0.clone(), c);
+            let l = compiled.column_logits(&z0, c);
             let o = m.out_offsets[c];
             for b in 0..batch {
                 for v in 0..m.domains[c] {
