@@ -15,7 +15,7 @@
 //! [`crate::factor`]): the network then sees its digits as ordinary columns
 //! (*sub-columns*), each with its own input slots and a small output softmax.
 //!
-//! Backpropagation is written by hand ([`pass`]) and checked against central finite
+//! Backpropagation is written by hand (module `pass`) and checked against central finite
 //! differences on an `f64` network in the tests.
 
 mod infer;
