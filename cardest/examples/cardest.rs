@@ -9,16 +9,18 @@
 //! sampling at equal memory; `workload --sql PATH` only writes the workload with true counts.
 //! Options: `--rows N` (load at most N rows), `--epochs N`, `--hidden N`, `--layers N`,
 //! `--model resmade|made`, `--input onehot|binary|embedding`, `--output onehot|embedding`,
-//! `--embedding N`, `--reuse-min-domain N` (embedding outputs only for larger columns), `--batch N`, `--lr X`, `--queries N`, `--seed N`, `--samples N`; `--save PATH` (after
+//! `--embedding N`, `--reuse-min-domain N` (embedding outputs only for larger columns),
+//! `--factor-bits N` (split columns of more than 2^N values into digits; 0: never), `--batch N`, `--lr X`, `--queries N`, `--seed N`, `--samples N`; `--save PATH` (after
 //! training), `--load PATH` (eval a saved model instead of training), `--sql PATH` (eval:
-//! write `true_count<TAB>SELECT ...` per query, for `cardest/scripts/postgres.sh`).
+//! write `true_count<TAB>SELECT ...` per query, for `cardest/scripts/postgres.sh`),
+//! `--worst N` (eval: print the N queries with the model's largest q-errors).
 
 use std::time::Instant;
 
 use stratus_cardest::{
-    Condition, CsvOptions, Estimator, EstimatorConfig, Independence, InputEncoding, Literal, Made,
-    MadeConfig, OutputEncoding, Progress, Query, Table, TrainConfig, UniformSample, bits_per_tuple,
-    exact_count, generate, q_error, quantile, read_path, train,
+    Condition, CsvOptions, DEFAULT_FACTOR_BITS, Estimator, EstimatorConfig, Independence,
+    InputEncoding, Literal, Made, MadeConfig, OutputEncoding, Progress, Query, Table, TrainConfig,
+    UniformSample, bits_per_tuple, exact_count, generate, q_error, quantile, read_path, train,
 };
 
 const DEFAULT_CSV: &str = concat!(
@@ -86,6 +88,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         },
         embedding: num("--embedding", 32)?,
         reuse_min_domain: num("--reuse-min-domain", 0)?,
+        factor_bits: num("--factor-bits", DEFAULT_FACTOR_BITS as usize)? as u32,
         seed,
     };
     let tcfg = TrainConfig {
@@ -136,6 +139,27 @@ fn train_model(
         tcfg.epochs,
         tcfg.batch,
         tcfg.learning_rate
+    );
+    let split: Vec<String> = table
+        .columns()
+        .iter()
+        .zip(model.factorization().factors())
+        .filter(|(_, f)| f.is_split())
+        .map(|(c, f)| {
+            let subs: Vec<String> = f.sub_domains().map(|d| d.to_string()).collect();
+            format!("{} {} -> {}", c.name(), f.domain, subs.join("x"))
+        })
+        .collect();
+    println!(
+        "factorized (--factor-bits {}): {}; {} network columns, total output width {}",
+        mcfg.factor_bits,
+        if split.is_empty() {
+            "none".to_string()
+        } else {
+            split.join(", ")
+        },
+        model.sub_domains().len(),
+        model.sub_domains().iter().sum::<usize>()
     );
     let mut shown = usize::MAX;
     let mut epoch_start = Instant::now();
@@ -213,6 +237,7 @@ fn eval(
     let mut errs: [Vec<f64>; 3] = Default::default();
     let mut multi: [Vec<f64>; 3] = Default::default();
     let mut latencies = Vec::new();
+    let mut worst: Vec<(f64, f64, f64, usize)> = Vec::new();
     let mut sql = String::new();
     for q in &queries {
         let r = q.resolve(table)?;
@@ -226,6 +251,7 @@ fn eval(
             q_error(ind.estimate(&r), truth),
             q_error(sample.estimate(&r), truth),
         ];
+        worst.push((e[0], m, truth, worst.len()));
         for k in 0..3 {
             errs[k].push(e[k]);
             if truth > 1.0 {
@@ -259,6 +285,14 @@ fn eval(
         quantile(&latencies, 0.99),
         est_samples(args)
     );
+    let show = num("--worst", 0)?;
+    if show > 0 {
+        worst.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.3.cmp(&b.3)));
+        println!("\nworst {show} by the model's q-error (q-error, estimate, true count, query):");
+        for &(e, m, truth, i) in worst.iter().take(show) {
+            println!("{e:.2}\t{m:.2}\t{truth}\t{}", queries[i]);
+        }
+    }
     if let Some(path) = opt("--sql") {
         std::fs::write(path, sql)?;
         println!("wrote the workload with true counts to {path}");

@@ -7,13 +7,24 @@
 //! skipping), which is why the model is trained with column masking. With only `=`
 //! predicates every sample follows the same path and the estimate is the exact product of
 //! conditionals.
+//!
+//! A factorized column ([`crate::factor`]) is sampled digit by digit, most significant
+//! first: each digit's allowed values are those with some allowed code below them given the
+//! digits already drawn ([`Factor::digit_ranges`]), so a range or `IN` set of codes becomes
+//! one constraint per digit and the estimate stays an unbiased estimate of the model's
+//! probability of the query's region. Each digit's distribution is renormalised over the
+//! values that lead to some code of the domain (in the block of the last code, the digits
+//! past it have no rows), so a column's codes have probability one in total. An `=` on a factorized column fixes every digit: still
+//! a single path. A wildcard column's digits all stay masked.
 
 use std::collections::HashMap;
+use std::ops::Range;
 
 use ndarray::{Array2, Axis};
 use stratus_sim::SimRng;
 
 use crate::error::{Error, Result};
+use crate::factor::Factor;
 use crate::made::{Compiled, Made};
 use crate::predicate::{CodeSet, Query, Resolved};
 use crate::table::Table;
@@ -88,27 +99,40 @@ impl<'a> Estimator<'a> {
         if q.is_empty() {
             return Ok(0.0);
         }
-        let constrained: Vec<(usize, &CodeSet)> = q
+        // One step per network column to sample: each constrained column's digits, most
+        // significant first (a column that is not factorized is its own single digit).
+        let factors = self.model.factorization();
+        let steps: Vec<(&Factor, &CodeSet, u32, usize)> = q
             .ranges
             .iter()
             .enumerate()
             .filter_map(|(c, r)| r.as_ref().map(|r| (c, r)))
+            .flat_map(|(c, set)| {
+                let f = &factors.factors()[c];
+                factors
+                    .sub_columns(c)
+                    .zip(0..)
+                    .map(move |(sub, level)| (f, set, level, sub))
+            })
             .collect();
-        if constrained.is_empty() {
+        if steps.is_empty() {
             return Ok(1.0);
         }
-        let point = constrained.iter().all(|(_, r)| r.len() == 1);
+        let point = q.ranges.iter().flatten().all(|r| r.len() == 1);
         let s = if point { 1 } else { self.cfg.samples };
         let hidden = self.compiled.base().len();
         let mut rng = SimRng::new(self.cfg.seed);
-        // Distinct prefixes: their first-layer pre-activations, and each sample's prefix.
+        // Distinct prefixes: their first-layer pre-activations, each sample's prefix, and per
+        // prefix the number formed by the digits already drawn of the column being sampled.
         let mut states = self.compiled.base().clone().insert_axis(Axis(0));
+        let mut partial: Vec<u32> = vec![0];
         let mut state_of: Vec<u32> = vec![0; s];
         let mut weights = vec![1.0f64; s];
-        for (k, &(col, set)) in constrained.iter().enumerate() {
-            let last = k + 1 == constrained.len();
-            let logits = self.compiled.column_logits(states.clone(), col);
-            let codes: Vec<u32> = set.codes().collect();
+        let mut allowed: Vec<Range<u32>> = Vec::new();
+        for (k, &(factor, set, level, sub)) in steps.iter().enumerate() {
+            let last = k + 1 == steps.len();
+            let column_done = level + 1 == factor.digits;
+            let logits = self.compiled.column_logits(&states, sub);
             // Samples grouped by prefix (counting sort), so each prefix's distribution is
             // normalised and accumulated once.
             let mut by_state: Vec<Vec<usize>> = vec![Vec::new(); states.nrows()];
@@ -119,13 +143,26 @@ impl<'a> Estimator<'a> {
             }
             let mut next: HashMap<(u32, u32), u32> = HashMap::new();
             let mut next_rows: Vec<f32> = Vec::new();
-            let mut cumulative = Vec::with_capacity(codes.len());
+            let mut next_partial: Vec<u32> = Vec::new();
+            let mut cumulative: Vec<f64> = Vec::new();
             let mut exps: Vec<f32> = Vec::with_capacity(logits.ncols());
-            let mut masses: Vec<f64> = Vec::with_capacity(set.ranges().len());
+            let mut masses: Vec<f64> = Vec::new();
             for (u, members) in by_state.iter().enumerate() {
                 if members.is_empty() {
                     continue;
                 }
+                // This digit's allowed values given the digits drawn so far (for a column
+                // that is not split: the column's own set).
+                // The digit values leading to some code of the domain: all of them for a
+                // column that is not split, all but those past the last code for a digit.
+                let (ranges, valid): (&[Range<u32>], usize) = if factor.is_split() {
+                    allowed.clear();
+                    factor.digit_ranges(set, level, partial[u], &mut allowed);
+                    (&allowed, factor.valid_digits(level, partial[u]) as usize)
+                } else {
+                    (set.ranges(), logits.ncols())
+                };
+                let count: usize = ranges.iter().map(|r| r.len()).sum();
                 let row = logits.row(u);
                 let row = row.as_slice().expect("standard layout");
                 let max = row
@@ -133,20 +170,18 @@ impl<'a> Estimator<'a> {
                     .fold(f32::NEG_INFINITY, |m, &x| if x > m { x } else { m });
                 exps.clear();
                 exps.extend(row.iter().map(|&x| exp_nonpositive(x - max)));
-                let total = f64::from(lane_sum(&exps));
+                // Normalised over the valid values (the digits past the domain's last code
+                // have no rows; the network's mass there is dropped).
+                let total = f64::from(lane_sum(&exps[..valid]));
                 masses.clear();
                 masses.extend(
-                    set.ranges()
+                    ranges
                         .iter()
                         .map(|r| f64::from(lane_sum(&exps[r.start as usize..r.end as usize]))),
                 );
                 let acc: f64 = masses.iter().sum();
                 // The whole domain has mass one exactly, whatever the rounding.
-                let mass = if codes.len() == row.len() {
-                    1.0
-                } else {
-                    acc / total
-                };
+                let mass = if count == valid { 1.0 } else { acc / total };
                 for &b in members {
                     weights[b] *= mass;
                 }
@@ -159,7 +194,7 @@ impl<'a> Estimator<'a> {
                 if members.len() > 2 {
                     cumulative.clear();
                     let mut run = 0.0f64;
-                    for r in set.ranges() {
+                    for r in ranges {
                         for &e in &exps[r.start as usize..r.end as usize] {
                             run += f64::from(e);
                             cumulative.push(run);
@@ -171,13 +206,18 @@ impl<'a> Estimator<'a> {
                     let i = if members.len() > 2 {
                         cumulative.partition_point(|&c| c <= x)
                     } else {
-                        scan(&exps, set, &masses, x)
+                        scan(&exps, ranges, &masses, x)
                     };
-                    let code = codes[i.min(codes.len() - 1)];
+                    let code = nth_code(ranges, i.min(count - 1));
                     let fresh = next.len() as u32;
                     let id = *next.entry((u as u32, code)).or_insert_with(|| {
-                        let delta = self.compiled.delta(col, code);
+                        let delta = self.compiled.delta(sub, code);
                         next_rows.extend(states.row(u).iter().zip(delta).map(|(a, d)| a + d));
+                        next_partial.push(if column_done {
+                            0
+                        } else {
+                            partial[u] * factor.base + code
+                        });
                         fresh
                     });
                     state_of[b] = id;
@@ -189,10 +229,22 @@ impl<'a> Estimator<'a> {
                 }
                 states = Array2::from_shape_vec((next.len(), hidden), next_rows)
                     .expect("one row per distinct prefix");
+                partial = next_partial;
             }
         }
         Ok(weights.iter().sum::<f64>() / s as f64)
     }
+}
+
+/// The `i`-th code (0-based) of sorted disjoint `ranges`.
+fn nth_code(ranges: &[Range<u32>], mut i: usize) -> u32 {
+    for r in ranges {
+        if i < r.len() {
+            return r.start + i as u32;
+        }
+        i -= r.len();
+    }
+    ranges.last().map_or(0, |r| r.end - 1)
 }
 
 /// `e^x` for `x <= 0` (a softmax numerator after subtracting the maximum), to a relative
@@ -214,11 +266,11 @@ fn exp_nonpositive(x: f32) -> f32 {
     f32::from_bits(((i + 127) as u32) << 23) * p
 }
 
-/// The position (within the set's codes, in order) where the running sum of `exps` over
-/// the set first exceeds `x`; `masses` are the per-range sums, so whole ranges are skipped.
-fn scan(exps: &[f32], set: &CodeSet, masses: &[f64], mut x: f64) -> usize {
+/// The position (within the codes of `ranges`, in order) where the running sum of `exps`
+/// over them first exceeds `x`; `masses` are the per-range sums, so whole ranges are skipped.
+fn scan(exps: &[f32], ranges: &[Range<u32>], masses: &[f64], mut x: f64) -> usize {
     let mut before = 0;
-    for (r, &m) in set.ranges().iter().zip(masses) {
+    for (r, &m) in ranges.iter().zip(masses) {
         if x < m {
             let mut run = 0.0f64;
             for (k, &e) in exps[r.start as usize..r.end as usize].iter().enumerate() {

@@ -5,6 +5,7 @@ pub mod csv;
 pub mod dictionary;
 pub mod error;
 pub mod estimator;
+pub mod factor;
 pub mod made;
 pub mod model_file;
 pub mod predicate;
@@ -18,7 +19,10 @@ pub use csv::{CsvOptions, read_path};
 pub use dictionary::Dictionary;
 pub use error::{Error, Result};
 pub use estimator::{Estimator, EstimatorConfig};
-pub use made::{InputEncoding, Made, MadeConfig, Network, OutputEncoding, Real};
+pub use factor::{Factor, Factorization};
+pub use made::{
+    DEFAULT_FACTOR_BITS, InputEncoding, Made, MadeConfig, Network, OutputEncoding, Real,
+};
 pub use predicate::{CodeSet, Condition, Op, Predicate, Query, Resolved};
 pub use table::{Column, Table};
 pub use train::{EpochReport, Progress, TrainConfig, bits_per_tuple, train};

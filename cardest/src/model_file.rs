@@ -3,19 +3,24 @@
 //! Layout (little-endian): magic `STRCDEST`, format version (u32), column count (u32), each
 //! domain size (u32), hidden width (u32), layers (u32), residual (u8), input encoding (u8),
 //! output encoding (u8), embedding width (u32), smallest domain that reuses embeddings
-//! (u32), seed (u64), then every tensor as f32 in a
+//! (u32), seed (u64), factorization digit width ([`MadeConfig::factor_bits`], u32), then per
+//! column its digits' base (u32) and number of digits (u32), then every tensor as f32 in a
 //! fixed order. The connectivity masks are not stored: they are a function of the
-//! configuration, rebuilt by [`Made::new`]. Version 1 (f64 MADE, one-hot only) is no longer
-//! read: its files are rejected with [`Error::ModelVersion`].
+//! configuration, rebuilt by [`Made::new`]. The factorization is stored explicitly and
+//! checked against the one `factor_bits` gives, so a file never silently maps codes onto
+//! digits differently from the model that wrote it. Versions 1 (f64 MADE, one-hot only) and
+//! 2 (no factorization) are no longer read: their files are rejected with
+//! [`Error::ModelVersion`].
 
 use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::factor::{Factor, Factorization};
 use crate::made::{InputEncoding, Made, MadeConfig, OutputEncoding, Real, tensor_lengths};
 
 const MAGIC: &[u8; 8] = b"STRCDEST";
 /// The format version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 impl Made {
     /// Serialise the model.
@@ -43,6 +48,11 @@ impl Made {
         out.extend_from_slice(&(cfg.embedding as u32).to_le_bytes());
         out.extend_from_slice(&(cfg.reuse_min_domain as u32).to_le_bytes());
         out.extend_from_slice(&cfg.seed.to_le_bytes());
+        out.extend_from_slice(&cfg.factor_bits.to_le_bytes());
+        for f in self.factorization().factors() {
+            out.extend_from_slice(&f.base.to_le_bytes());
+            out.extend_from_slice(&f.digits.to_le_bytes());
+        }
         for t in self.params.tensors() {
             for &x in t {
                 x.write_le(&mut out);
@@ -93,6 +103,22 @@ impl Made {
         let embedding = r.u32()? as usize;
         let reuse_min_domain = r.u32()? as usize;
         let seed = r.u64()?;
+        let factor_bits = r.u32()?;
+        let stored = domains
+            .iter()
+            .map(|&domain| {
+                Ok(Factor {
+                    domain,
+                    base: r.u32()?,
+                    digits: r.u32()?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if stored != Factorization::new(&domains, factor_bits).factors() {
+            return Err(Error::CorruptModel(
+                "factorization does not match its digit width",
+            ));
+        }
         let cfg = MadeConfig {
             hidden,
             layers,
@@ -101,6 +127,7 @@ impl Made {
             output,
             embedding,
             reuse_min_domain,
+            factor_bits,
             seed,
         };
         // Check the payload size before building (building allocates the full model).

@@ -3,6 +3,9 @@
 //! Column masking (Naru's wildcard skipping): in each training row a random number of
 //! columns have their inputs replaced by the masked slot, so the model also learns
 //! `P(x_i | the known subset of x_<i)` and a wildcard can be marginalised in one step.
+//! A factorized column is masked as a whole (all its digits), as a wildcard is at
+//! estimation time; its digits are the targets, so the loss is still the negative
+//! log-likelihood of the row's codes.
 
 use std::time::{Duration, Instant};
 
@@ -124,6 +127,7 @@ pub fn train(
         ));
     }
     let n = table.columns().len();
+    let width = model.sub_domains().len();
     let mut rng = SimRng::new(cfg.seed);
     let mut adam = Adam {
         m: Params::zeros_like(&model.params),
@@ -140,8 +144,8 @@ pub fn train(
         shuffle(&mut order, &mut rng);
         let (mut total, mut rows_done) = (0.0, 0);
         for chunk in order.chunks(cfg.batch) {
-            let mut slots = Vec::with_capacity(chunk.len() * n);
-            let mut targets = Vec::with_capacity(chunk.len() * n);
+            let mut slots = Vec::with_capacity(chunk.len() * width);
+            let mut targets = Vec::with_capacity(chunk.len() * width);
             let mut cols: Vec<usize> = (0..n).collect();
             let mut is_masked = vec![false; n];
             for &r in chunk {
@@ -157,13 +161,11 @@ pub fn train(
                     is_masked[c] = true;
                 }
                 for (c, col) in table.columns().iter().enumerate() {
-                    let code = col.codes()[r];
-                    targets.push(code);
-                    slots.push(model.slot(c, (!is_masked[c]).then_some(code)));
+                    model.push_column(c, col.codes()[r], is_masked[c], &mut slots, &mut targets);
                 }
             }
             let scale = 1.0 / chunk.len() as f64;
-            let per = chunk.len().div_ceil(threads) * n;
+            let per = chunk.len().div_ceil(threads) * width;
             let m: &Made = model;
             // Summed in chunk order, not by rayon's reduction tree (whose shape depends on
             // work stealing), so float rounding and hence the model depend only on the seed
@@ -214,25 +216,24 @@ fn schedule(step: usize, steps: usize, warmup: f64) -> f64 {
 }
 
 /// Mean negative log-likelihood of the table under the model, in bits per tuple, with no
-/// column masked. Compare with [`Table::entropy_bits`].
+/// column masked. Compare with [`Table::entropy_bits`]. For a factorized column this is the
+/// sum of its digits' conditional terms, i.e. still the model's log-likelihood of the code.
 pub fn bits_per_tuple(model: &Made, table: &Table) -> Result<f64> {
     if model.domains() != table.domains().as_slice() {
         return Err(Error::SchemaMismatch(
             "model domains differ from the table's".into(),
         ));
     }
-    let n = table.columns().len();
+    let width = model.sub_domains().len();
     let rows: Vec<usize> = (0..table.rows()).collect();
     let total: f64 = rows
         .par_chunks(512)
         .map(|chunk| {
-            let mut slots = Vec::with_capacity(chunk.len() * n);
-            let mut targets = Vec::with_capacity(chunk.len() * n);
+            let mut slots = Vec::with_capacity(chunk.len() * width);
+            let mut targets = Vec::with_capacity(chunk.len() * width);
             for &r in chunk {
                 for (c, col) in table.columns().iter().enumerate() {
-                    let code = col.codes()[r];
-                    targets.push(code);
-                    slots.push(model.slot(c, Some(code)));
+                    model.push_column(c, col.codes()[r], false, &mut slots, &mut targets);
                 }
             }
             model.loss(&slots, &targets)

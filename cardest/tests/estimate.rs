@@ -272,7 +272,17 @@ fn model_file_round_trip_and_errors() {
         Made::from_bytes(&v2),
         Err(Error::ModelVersion {
             found: 9,
-            supported: 2
+            supported: 3
+        })
+    ));
+    // A file of the previous format (no factorization) is a wrong version, not garbage.
+    let mut v2 = bytes.clone();
+    v2[8..12].copy_from_slice(&2u32.to_le_bytes());
+    assert!(matches!(
+        Made::from_bytes(&v2),
+        Err(Error::ModelVersion {
+            found: 2,
+            supported: 3
         })
     ));
     let mut longer = bytes;
@@ -302,6 +312,7 @@ fn every_configuration_round_trips() {
                 output,
                 embedding: 4,
                 reuse_min_domain: 6,
+                factor_bits: 0,
                 seed: 3,
             };
             let mut m = Made::new(&t.domains(), &cfg).unwrap();

@@ -213,10 +213,13 @@ impl<F: Real> Network<F> {
                 let (o, d) = (self.out_offsets[c], self.domains[c]);
                 let mut seg = row.slice_mut(s![o..o + d]);
                 let max = seg.fold(F::of(f64::NEG_INFINITY), |m, &x| m.max(x));
+                let t = targets[b * n + c] as usize;
+                // log softmax_t = (x_t - max) - ln Σ e^(x - max): finite even where the
+                // probability itself underflows.
+                let shifted = (seg[t] - max).to_f64();
                 seg.mapv_inplace(|x| (x - max).exp());
                 let sum = seg.sum();
-                let t = targets[b * n + c] as usize;
-                loss -= (seg[t] / sum).to_f64().ln();
+                loss += sum.to_f64().ln() - shifted;
                 // d(-log softmax_t)/d logit = softmax - onehot(t).
                 let k = sc / sum;
                 seg.mapv_inplace(|p| p * k);

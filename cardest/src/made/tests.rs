@@ -23,6 +23,7 @@ fn configs() -> Vec<MadeConfig> {
                 output,
                 embedding: 3,
                 reuse_min_domain: 0,
+                factor_bits: 0,
                 seed: 5,
             });
         }
@@ -35,6 +36,32 @@ fn configs() -> Vec<MadeConfig> {
             output: OutputEncoding::Embedding,
             embedding: 3,
             reuse_min_domain: 4,
+            factor_bits: 0,
+            seed: 5,
+        });
+        // Factorized columns: with 1-bit digits every column of more than 2 values is
+        // split (3 -> 2 digits, 5 -> 3, 4 -> 2); with 2-bit digits only the 5 (-> 2 digits of
+        // 2 and 3 values), here with mixed heads.
+        v.push(MadeConfig {
+            hidden: 9,
+            layers: 2,
+            residual,
+            input: InputEncoding::OneHot,
+            output: OutputEncoding::OneHot,
+            embedding: 3,
+            reuse_min_domain: 0,
+            factor_bits: 1,
+            seed: 5,
+        });
+        v.push(MadeConfig {
+            hidden: 7,
+            layers: 2,
+            residual,
+            input: InputEncoding::Embedding,
+            output: OutputEncoding::Embedding,
+            embedding: 3,
+            reuse_min_domain: 3,
+            factor_bits: 2,
             seed: 5,
         });
     }
@@ -54,16 +81,15 @@ fn tiny(cfg: &MadeConfig) -> (Network<f64>, Vec<u32>, Vec<u32>) {
     {
         b.mapv_inplace(|_| 0.1 * gaussian(&mut rng) + 0.05);
     }
-    let targets: Vec<u32> = vec![0, 3, 1, 2, 1, 0, 1, 0, 2, 4, 0, 3];
+    // Three rows of table codes, some columns masked, encoded as training encodes them.
+    let codes: [u32; 12] = [0, 3, 1, 2, 1, 0, 1, 0, 2, 4, 0, 3];
     let masked = [
         false, false, true, false, true, false, false, false, false, true, false, false,
     ];
-    let n = DOMAINS.len();
-    let slots = targets
-        .iter()
-        .enumerate()
-        .map(|(k, &t)| m.slot(k % n, (!masked[k]).then_some(t)))
-        .collect();
+    let (mut slots, mut targets) = (Vec::new(), Vec::new());
+    for (k, &code) in codes.iter().enumerate() {
+        m.push_column(k % DOMAINS.len(), code, masked[k], &mut slots, &mut targets);
+    }
     (m, slots, targets)
 }
 
@@ -121,9 +147,9 @@ fn masked_weights_get_no_gradient() {
 /// Output block `i` must not depend on the inputs of columns `>= i`.
 #[test]
 fn outputs_are_autoregressive() {
-    let n = DOMAINS.len();
     for cfg in configs() {
         let (m, slots, _) = tiny(&cfg);
+        let n = m.domains.len();
         let row = &slots[..n];
         let base = m.forward(row).logits;
         for col in 0..n {
@@ -148,9 +174,9 @@ fn outputs_are_autoregressive() {
 /// The folded first layer used for estimation gives the same logits as the training pass.
 #[test]
 fn compiled_matches_forward() {
-    let n = DOMAINS.len();
     for cfg in configs() {
         let (m, slots, _) = tiny(&cfg);
+        let n = m.domains.len();
         let compiled = Compiled::new(&m);
         let full = m.forward(&slots).logits;
         let batch = slots.len() / n;
@@ -165,7 +191,7 @@ fn compiled_matches_forward() {
             }
         }
         for c in 0..n {
-            let l = compiled.column_logits(z0.clone(), c);
+            let l = compiled.column_logits(&z0, c);
             let o = m.out_offsets[c];
             for b in 0..batch {
                 for v in 0..m.domains[c] {
@@ -216,6 +242,12 @@ fn bad_configurations_are_typed_errors() {
 fn tensor_lengths_match_the_built_model() {
     for cfg in configs() {
         let m = Network::<f32>::new(&DOMAINS, &cfg).unwrap();
+        assert_eq!(m.domains(), DOMAINS);
+        match cfg.factor_bits {
+            1 => assert_eq!(m.sub_domains(), [2; 8]),
+            2 => assert_eq!(m.sub_domains(), [3, 2, 3, 2, 4]),
+            _ => assert_eq!(m.sub_domains(), DOMAINS),
+        }
         let built: Vec<usize> = m.params.tensors().iter().map(|t| t.len()).collect();
         assert_eq!(built, tensor_lengths(&DOMAINS, &cfg), "{cfg:?}");
     }
