@@ -5,65 +5,48 @@ use super::*;
 
 const DOMAINS: [usize; 4] = [3, 5, 2, 4];
 
+/// A test configuration: two layers, 3-wide embeddings, seed 5.
+fn config(
+    hidden: usize,
+    residual: bool,
+    (input, output): (InputEncoding, OutputEncoding),
+    reuse_min_domain: usize,
+    factor_bits: u32,
+) -> MadeConfig {
+    MadeConfig {
+        hidden,
+        layers: 2,
+        residual,
+        input,
+        output,
+        embedding: 3,
+        reuse_min_domain,
+        factor_bits,
+        seed: 5,
+    }
+}
+
 /// Every supported combination of trunk and encodings.
 fn configs() -> Vec<MadeConfig> {
     let mut v = Vec::new();
+    let embeddings = (InputEncoding::Embedding, OutputEncoding::Embedding);
     for residual in [false, true] {
-        for (input, output) in [
+        for encodings in [
             (InputEncoding::OneHot, OutputEncoding::OneHot),
             (InputEncoding::Binary, OutputEncoding::OneHot),
             (InputEncoding::Embedding, OutputEncoding::OneHot),
-            (InputEncoding::Embedding, OutputEncoding::Embedding),
+            embeddings,
         ] {
-            v.push(MadeConfig {
-                hidden: 7,
-                layers: 2,
-                residual,
-                input,
-                output,
-                embedding: 3,
-                reuse_min_domain: 0,
-                factor_bits: 0,
-                seed: 5,
-            });
+            v.push(config(7, residual, encodings, 0, 0));
         }
         // Mixed heads: columns of 4 or more values reuse embeddings, the others do not.
-        v.push(MadeConfig {
-            hidden: 7,
-            layers: 2,
-            residual,
-            input: InputEncoding::Embedding,
-            output: OutputEncoding::Embedding,
-            embedding: 3,
-            reuse_min_domain: 4,
-            factor_bits: 0,
-            seed: 5,
-        });
+        v.push(config(7, residual, embeddings, 4, 0));
         // Factorized columns: with 1-bit digits every column of more than 2 values is
         // split (3 -> 2 digits, 5 -> 3, 4 -> 2); with 2-bit digits only the 5 (-> 2 digits of
         // 2 and 3 values), here with mixed heads.
-        v.push(MadeConfig {
-            hidden: 9,
-            layers: 2,
-            residual,
-            input: InputEncoding::OneHot,
-            output: OutputEncoding::OneHot,
-            embedding: 3,
-            reuse_min_domain: 0,
-            factor_bits: 1,
-            seed: 5,
-        });
-        v.push(MadeConfig {
-            hidden: 7,
-            layers: 2,
-            residual,
-            input: InputEncoding::Embedding,
-            output: OutputEncoding::Embedding,
-            embedding: 3,
-            reuse_min_domain: 3,
-            factor_bits: 2,
-            seed: 5,
-        });
+        let one_hot = (InputEncoding::OneHot, OutputEncoding::OneHot);
+        v.push(config(9, residual, one_hot, 0, 1));
+        v.push(config(7, residual, embeddings, 3, 2));
     }
     v
 }

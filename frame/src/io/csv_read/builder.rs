@@ -1,9 +1,9 @@
 //! Per-chunk column builders, and how one column's chunks become one column.
 //!
-//! Values that are 8 bytes wide — Int64, Float64 and Datetime values, and the end offsets of
-//! string rows — are written straight into the column's final buffer: every chunk owns the
-//! slice of that buffer its rows cover (its *slot*), sized from the chunk's line count before
-//! parsing starts. Only text bytes, bools and validity masks are built per chunk. Building
+//! Int64, Float64, Datetime and Bool values and the end offsets of string rows are written,
+//! 8 bytes each, straight into the column's final buffer: every chunk owns the slice of that
+//! buffer its rows cover (its *slot*), sized from the chunk's line count before parsing
+//! starts. Only text bytes and validity masks are built per chunk. Building
 //! every column per chunk and concatenating afterwards made the kernel zero (and the reader
 //! copy) each column twice; on db-benchmark's join tables that was most of the load time.
 
@@ -77,22 +77,15 @@ impl LazyMask {
     }
 }
 
-/// Bools of one chunk with their validity.
-pub(super) struct Bools {
-    values: Vec<bool>,
-    mask: LazyMask,
-}
-
 /// What one chunk holds of one column once parsed; 8-byte values are in the slot.
 pub(super) enum Builder {
     Nulls(usize),
-    /// Int64 (`Kind::Int`), Float64 (bits) or Datetime values in the slot.
+    /// Int64 (`Kind::Int`), Float64 (bits), Datetime or Bool (0 / 1) values in the slot.
     Wide {
         kind: Kind,
         len: usize,
         mask: LazyMask,
     },
-    Bool(Bools),
     /// Text bytes here, each row's end offset (relative to `data`) in the slot.
     Str {
         data: Vec<u8>,
@@ -109,15 +102,11 @@ impl Builder {
     fn new(kind: Kind, rows: usize) -> Builder {
         match kind {
             Kind::Infer => Builder::Nulls(0),
-            Kind::Int | Kind::Float | Kind::Date => Builder::Wide {
+            Kind::Int | Kind::Float | Kind::Date | Kind::Bool => Builder::Wide {
                 kind,
                 len: 0,
                 mask: LazyMask::default(),
             },
-            Kind::Bool => Builder::Bool(Bools {
-                values: Vec::with_capacity(rows),
-                mask: LazyMask::default(),
-            }),
             Kind::Str => Builder::Str {
                 data: Vec::new(),
                 len: 0,
@@ -131,7 +120,6 @@ impl Builder {
         match self {
             Builder::Nulls(_) => Kind::Infer,
             Builder::Wide { kind, .. } => *kind,
-            Builder::Bool(_) => Kind::Bool,
             Builder::Str { .. } => Kind::Str,
             Builder::Cat(_) => Kind::Cat,
         }
@@ -141,7 +129,6 @@ impl Builder {
         match self {
             Builder::Nulls(n) => *n,
             Builder::Wide { len, .. } | Builder::Str { len, .. } => *len,
-            Builder::Bool(b) => b.values.len(),
             Builder::Cat(s) => s.len(),
         }
     }
@@ -151,7 +138,6 @@ impl Builder {
         match self {
             Builder::Nulls(n) => *n > 0,
             Builder::Wide { mask, .. } | Builder::Str { mask, .. } => mask.0.is_some(),
-            Builder::Bool(b) => b.mask.0.is_some(),
             Builder::Cat(s) => s.validity.is_some(),
         }
     }
@@ -164,7 +150,6 @@ impl Builder {
                 return;
             }
             Builder::Wide { mask, .. } | Builder::Str { mask, .. } => mask.0.as_deref(),
-            Builder::Bool(b) => b.mask.0.as_deref(),
             Builder::Cat(s) => s.validity.as_deref(),
         };
         match mask {
@@ -226,10 +211,6 @@ impl<'s> ChunkColumn<'s> {
                 mask.null(*len, self.rows);
                 *len += 1;
             }
-            Builder::Bool(b) => {
-                b.mask.null(b.values.len(), self.rows);
-                b.values.push(false);
-            }
             Builder::Str { data, len, mask } => {
                 self.slot[*len] = data.len() as u64;
                 mask.null(*len, self.rows);
@@ -281,6 +262,10 @@ impl<'s> ChunkColumn<'s> {
                             Some(x) => x.to_bits(),
                             None => return false,
                         },
+                        Kind::Bool => match parse_bool(field) {
+                            Some(x) => u64::from(x),
+                            None => return false,
+                        },
                         _ => match parse_date(field) {
                             Some(x) => x as u64,
                             None => return false,
@@ -289,14 +274,6 @@ impl<'s> ChunkColumn<'s> {
                     self.slot[*len] = bits;
                     mask.valid();
                     *len += 1;
-                    return true;
-                }
-                Builder::Bool(b) => {
-                    let Some(x) = parse_bool(field) else {
-                        return false;
-                    };
-                    b.values.push(x);
-                    b.mask.valid();
                     return true;
                 }
                 Builder::Str { data, len, mask } => {
@@ -366,18 +343,7 @@ pub(super) fn finish_column(
                 .collect();
             Column::Categorical(encode_text(&texts))
         }
-        Kind::Bool => {
-            let mask = validity(&parts);
-            let mut values = Vec::with_capacity(rows);
-            for p in &parts {
-                match p {
-                    Builder::Bool(b) => values.extend_from_slice(&b.values),
-                    other => values.resize(values.len() + other.len(), false),
-                }
-            }
-            Column::Bool(prim(values, mask))
-        }
-        Kind::Int | Kind::Float | Kind::Date => {
+        Kind::Int | Kind::Float | Kind::Date | Kind::Bool => {
             let mask = validity(&parts);
             split_mut(&mut buf[1..], lines.iter().copied())
                 .into_par_iter()
@@ -401,6 +367,7 @@ pub(super) fn finish_column(
             match target {
                 Kind::Float => Column::Float64(prim(values.map(f64::from_bits).collect(), mask)),
                 Kind::Int => Column::Int64(prim(values.map(|v| v as i64).collect(), mask)),
+                Kind::Bool => Column::Bool(prim(values.map(|v| v != 0).collect(), mask)),
                 _ => Column::Datetime(prim(values.map(|v| v as i64).collect(), mask)),
             }
         }

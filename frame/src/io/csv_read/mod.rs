@@ -390,20 +390,17 @@ mod tests {
         assert_eq!(read_csv_with(&path, &options).unwrap(), memory);
 
         // A short row and a bad byte far into the file name their line (header = line 1).
-        let mut bad = text.clone().into_bytes();
         let at = text.find("\n4500,").unwrap() + 1;
-        bad.splice(at..at + 5, b"4500\n".iter().copied());
-        std::fs::write(&path, &bad).unwrap();
-        for min_chunk in [100, usize::MAX] {
-            let err = read_file(&path, &options, min_chunk).unwrap_err();
-            assert!(matches!(err, FrameError::Csv { line: 4503, .. }), "{err:?}");
-        }
-        let mut bad = text.clone().into_bytes();
-        bad[at + 1] = 0xff;
-        std::fs::write(&path, &bad).unwrap();
-        for min_chunk in [100, usize::MAX] {
-            let err = read_file(&path, &options, min_chunk).unwrap_err();
-            assert!(matches!(err, FrameError::Csv { line: 4503, .. }), "{err:?}");
+        let mut short_row = text.clone().into_bytes();
+        short_row.splice(at..at + 5, b"4500\n".iter().copied());
+        let mut bad_byte = text.clone().into_bytes();
+        bad_byte[at + 1] = 0xff;
+        for bad in [short_row, bad_byte] {
+            std::fs::write(&path, &bad).unwrap();
+            for min_chunk in [100, usize::MAX] {
+                let err = read_file(&path, &options, min_chunk).unwrap_err();
+                assert!(matches!(err, FrameError::Csv { line: 4503, .. }), "{err:?}");
+            }
         }
     }
 

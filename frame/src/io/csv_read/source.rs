@@ -3,7 +3,10 @@
 //! Reading a whole file into one buffer makes the kernel hand out (and zero) as many fresh
 //! pages as the file is long, only for the text to be thrown away after parsing. A file is
 //! instead read chunk by chunk into a few reused buffers (one per task in flight), with
-//! positioned reads, so the text costs a copy from the page cache and no new memory.
+//! positioned reads. The text then costs no new memory but two copies from the page cache:
+//! one pass counts each chunk's lines (which sizes the column buffers), the parse reads it
+//! again (a copy is a read of memory the kernel already holds; a fresh file-sized buffer
+//! must first be zeroed by the kernel, page by page).
 
 use std::fs::File;
 use std::ops::Range;
