@@ -113,6 +113,17 @@ proptest! {
     }
 
     #[test]
+    fn merge_on_unique_keys_matches_reference(l in frame(12), r in frame(12), how in proptest::sample::select(vec!["inner", "left", "right", "outer"])) {
+        // One row per key on the other side: the `m:1` / `1:m` shape that joins a fact table to
+        // a dimension table, which takes a lookup path of its own.
+        let r = r.rename(&[("s", "t")]).unwrap().drop_duplicates(Some(&["k"]), Keep::First).unwrap();
+        let l = if how == "right" { l.drop_duplicates(Some(&["k"]), Keep::Last).unwrap() } else { l };
+        let h = match how { "inner" => stratus_frame::JoinHow::Inner, "left" => stratus_frame::JoinHow::Left, "right" => stratus_frame::JoinHow::Right, _ => stratus_frame::JoinHow::Outer };
+        let out = l.merge(&r, &["k"], &["k"], h).unwrap();
+        assert_same(&Table::of(&out), &reference::merge(&Table::of(&l), &Table::of(&r), "k", how));
+    }
+
+    #[test]
     fn selection_matches_reference(df in frame(N), picks in vec(any::<prop::sample::Index>(), 0..10), mask_bits in vec(any::<bool>(), N)) {
         let t = Table::of(&df);
         let n = df.nrows();

@@ -113,6 +113,54 @@ fn sort_on_many_rows_is_ordered_and_stable() {
 }
 
 #[test]
+fn left_and_right_joins_on_unique_keys_match_a_map() {
+    // A dimension table: one row per even key below 1,200, so some of `big()`'s keys
+    // (0..1000) match and the odd ones do not; text and ints with nulls on the right.
+    let keys: Vec<i64> = (0..600).map(|i| i * 2).collect();
+    let names: Vec<Option<String>> = keys
+        .iter()
+        .map(|k| (k % 6 != 0).then(|| format!("name-{k}-{}", "x".repeat((*k as usize) % 23))))
+        .collect();
+    let dim = DataFrame::new(vec![
+        ("k1", Column::from_i64(keys.clone())),
+        (
+            "name",
+            Column::from(names.iter().map(|s| s.as_deref()).collect::<Vec<_>>()),
+        ),
+        ("w", Column::from_i64(keys.iter().map(|k| k * 10).collect())),
+    ])
+    .unwrap();
+    let df = big();
+    let name_of: HashMap<i64, Option<String>> = keys.iter().copied().zip(names).collect();
+    let check = |out: &DataFrame| {
+        assert_eq!(out.nrows(), ROWS);
+        for r in (0..ROWS).step_by(97) {
+            let Value::Int(k) = out.get(r, "k1").unwrap() else {
+                panic!("row {r}: null key")
+            };
+            assert_eq!(out.get(r, "v").unwrap(), df.get(r, "v").unwrap(), "row {r}");
+            match name_of.get(&k) {
+                Some(name) => {
+                    let want = name.clone().map_or(Value::Null, Value::Str);
+                    assert_eq!(out.get(r, "name").unwrap(), want, "row {r}");
+                    assert_eq!(out.get(r, "w").unwrap(), Value::Int(k * 10), "row {r}");
+                }
+                None => {
+                    assert_eq!(out.get(r, "name").unwrap(), Value::Null, "row {r}");
+                    assert_eq!(out.get(r, "w").unwrap(), Value::Null, "row {r}");
+                }
+            }
+        }
+    };
+    // Every left row once, in left order.
+    check(&df.merge(&dim, &["k1"], &["k1"], JoinHow::Left).unwrap());
+    // The mirror image: a right join with the dimension on the left, then the big frame's
+    // columns in its own order.
+    let right = dim.merge(&df, &["k1"], &["k1"], JoinHow::Right).unwrap();
+    check(&right);
+}
+
+#[test]
 fn joins_and_duplicates_on_many_rows_match_maps() {
     let df = big();
     let right = DataFrame::new(vec![

@@ -9,6 +9,9 @@ use std::collections::HashSet;
 
 pub use categorical::Categorical;
 pub(crate) use categorical::{NULL_CODE, encode_text};
+
+/// The row position that stands for "no row" (a null) in [`Column::take_nullable`].
+pub(crate) const NO_ROW: usize = usize::MAX;
 pub(crate) use prim::PAR_THRESHOLD;
 pub use prim::Prim;
 pub use strings::Strings;
@@ -166,22 +169,34 @@ impl Column {
 
     /// Gathers rows by optional position; `None` gives a null row (outer joins, shifts).
     pub fn take_opt(&self, idx: &[Option<usize>]) -> Column {
+        self.gather(idx.len(), |k| idx[k])
+    }
+
+    /// Gathers rows by position, [`NO_ROW`] giving a null row: the 8-byte form of
+    /// [`Column::take_opt`] that joins use (an `Option<usize>` takes 16 bytes, and a join's
+    /// row vectors are as long as its result).
+    pub(crate) fn take_nullable(&self, idx: &[usize]) -> Column {
+        self.gather(idx.len(), |k| Some(idx[k]).filter(|&i| i != NO_ROW))
+    }
+
+    /// Row `k` of the result is row `pick(k)` of `self`; `None` gives a null row.
+    fn gather(&self, len: usize, pick: impl Fn(usize) -> Option<usize> + Sync) -> Column {
         match self {
-            Column::Int64(p) => Column::Int64(p.take_opt(idx)),
-            Column::Float64(p) => Column::Float64(p.take_opt(idx)),
-            Column::Bool(p) => Column::Bool(p.take_opt(idx)),
-            Column::Datetime(p) => Column::Datetime(p.take_opt(idx)),
-            Column::Utf8(s) => Column::Utf8(s.take_opt(idx)),
+            Column::Int64(p) => Column::Int64(p.gather(len, pick)),
+            Column::Float64(p) => Column::Float64(p.gather(len, pick)),
+            Column::Bool(p) => Column::Bool(p.gather(len, pick)),
+            Column::Datetime(p) => Column::Datetime(p.gather(len, pick)),
+            Column::Utf8(s) => Column::Utf8(s.gather(len, pick)),
             Column::Categorical(c) => Column::Categorical(
                 c.with_codes(
-                    idx.iter()
-                        .map(|i| i.map_or(NULL_CODE, |i| c.codes[i]))
+                    (0..len)
+                        .map(|k| pick(k).map_or(NULL_CODE, |i| c.codes[i]))
                         .collect(),
                 ),
             ),
             Column::Mixed(v) => Column::Mixed(
-                idx.iter()
-                    .map(|i| i.map_or(Value::Null, |i| v[i].clone()))
+                (0..len)
+                    .map(|k| pick(k).map_or(Value::Null, |i| v[i].clone()))
                     .collect(),
             ),
         }

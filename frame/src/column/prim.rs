@@ -99,29 +99,30 @@ impl<T: Copy + Default + Send + Sync> Prim<T> {
         }
     }
 
-    pub(crate) fn take_opt(&self, idx: &[Option<usize>]) -> Self {
-        let values: Vec<T> = if idx.len() >= PAR_THRESHOLD {
-            idx.par_iter()
-                .map(|i| i.map_or_else(T::default, |i| self.values[i]))
-                .collect()
+    /// Row `k` of the result is row `pick(k)` of `self` (`None`: null). The values are
+    /// collected straight into the result (one write per row); the validity mask is built
+    /// only when some picked row is null.
+    pub(crate) fn gather(&self, len: usize, pick: impl Fn(usize) -> Option<usize> + Sync) -> Self {
+        let par = len >= PAR_THRESHOLD;
+        let value = |k: usize| pick(k).map_or_else(T::default, |i| self.values[i]);
+        let values: Vec<T> = if par {
+            (0..len).into_par_iter().map(value).collect()
         } else {
-            idx.iter()
-                .map(|i| i.map_or_else(T::default, |i| self.values[i]))
-                .collect()
+            (0..len).map(value).collect()
         };
-        let valid = |i: &Option<usize>| i.is_some_and(|i| self.is_valid(i));
-        let all_valid = if idx.len() >= PAR_THRESHOLD {
-            idx.par_iter().all(valid)
+        let valid = |k: usize| pick(k).is_some_and(|i| self.is_valid(i));
+        let all_valid = if par {
+            (0..len).into_par_iter().all(valid)
         } else {
-            idx.iter().all(valid)
+            (0..len).all(valid)
         };
         if all_valid {
             return Prim::new(values);
         }
-        let validity: Vec<bool> = if idx.len() >= PAR_THRESHOLD {
-            idx.par_iter().map(valid).collect()
+        let validity: Vec<bool> = if par {
+            (0..len).into_par_iter().map(valid).collect()
         } else {
-            idx.iter().map(valid).collect()
+            (0..len).map(valid).collect()
         };
         Prim {
             values,

@@ -97,15 +97,11 @@ impl Strings {
         self.gather(idx.len(), |k| Some(idx[k]))
     }
 
-    pub(crate) fn take_opt(&self, idx: &[Option<usize>]) -> Self {
-        self.gather(idx.len(), |k| idx[k])
-    }
-
     /// Row `k` of the result is row `pick(k)` of `self` (`None`: null). Two passes over row
     /// chunks, both parallel: the first sums each chunk's bytes, so every chunk knows where
     /// its text starts; the second copies each chunk's strings (slices, not characters) and
     /// offsets straight into the one result buffer — no per-chunk buffers to concatenate.
-    fn gather(&self, len: usize, pick: impl Fn(usize) -> Option<usize> + Sync) -> Self {
+    pub(crate) fn gather(&self, len: usize, pick: impl Fn(usize) -> Option<usize> + Sync) -> Self {
         let chunks = if len < super::PAR_THRESHOLD {
             std::iter::once(0..len).collect()
         } else {
@@ -151,9 +147,18 @@ impl Strings {
                 for (j, k) in r.enumerate() {
                     match picked(k) {
                         Some(i) => {
-                            let s = &src[self.offsets[i]..self.offsets[i + 1]];
-                            data[at..at + s.len()].copy_from_slice(s);
-                            at += s.len();
+                            let (a, b) = (self.offsets[i], self.offsets[i + 1]);
+                            let n = b - a;
+                            // A short string is moved as a fixed 16 bytes when both buffers
+                            // have room (an inlined move instead of a `memcpy` call per row);
+                            // the bytes past it are overwritten by the rows after it, and the
+                            // piece's last rows take the exact copy.
+                            if n <= 16 && at + 16 <= data.len() && a + 16 <= src.len() {
+                                data[at..at + 16].copy_from_slice(&src[a..a + 16]);
+                            } else {
+                                data[at..at + n].copy_from_slice(&src[a..b]);
+                            }
+                            at += n;
                         }
                         None if !validity.is_empty() => validity[j] = false,
                         None => {}

@@ -1,11 +1,12 @@
 //! Joins (pandas' `merge` and `join`): hash joins over jointly factorized keys.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::column::{Column, PAR_THRESHOLD};
+use crate::column::{Column, NO_ROW, PAR_THRESHOLD};
 use crate::dtype::DType;
 use crate::error::{FrameError, Result};
 use crate::factorize::factorize;
@@ -82,7 +83,7 @@ impl DataFrame {
             let mut col = Arc::clone(&lcols[i]);
             if shared.contains(name.as_str()) && matches!(how, JoinHow::Right | JoinHow::Outer) {
                 // The one key column shows the key of whichever side has the row.
-                let rcol = right.column(name)?.take_opt(&ridx);
+                let rcol = ridx.gather(right.column(name)?);
                 col = Arc::new(coalesce(&col, &rcol));
             }
             let label = if right_names.contains(name.as_str()) {
@@ -125,6 +126,7 @@ impl DataFrame {
         let ln: Vec<&str> = lt.iter().map(|(n, _)| n.as_str()).collect();
         let rn: Vec<&str> = rt.iter().map(|(n, _)| n.as_str()).collect();
         let (lidx, ridx) = match_rows(&lk, &rk, &ln, &rn, how)?;
+        let (lidx, ridx) = (lidx.options(), ridx.options());
         let left = self.take_opt(&lidx);
         let rtaken = right.take_opt(&ridx);
         let index = match how {
@@ -171,45 +173,79 @@ impl DataFrame {
     }
 }
 
+/// The rows one side of a join contributes to the result, in result order.
+#[derive(Debug, PartialEq)]
+enum Side {
+    /// Every input row once, in order (the outer side of a left join on unique keys):
+    /// nothing to write, and the side's columns are shared rather than copied.
+    Every(usize),
+    /// Result row `k` is input row `rows[k]`, [`NO_ROW`] for a null row.
+    Rows(Vec<usize>),
+}
+
+impl Side {
+    /// Number of result rows.
+    fn len(&self) -> usize {
+        match self {
+            Side::Every(n) => *n,
+            Side::Rows(r) => r.len(),
+        }
+    }
+
+    /// The picked rows of one column.
+    fn gather(&self, col: &Column) -> Column {
+        match self {
+            Side::Every(_) => col.clone(),
+            Side::Rows(r) => col.take_nullable(r),
+        }
+    }
+
+    /// The rows as options (`None`: a null row), for the label-join path.
+    fn options(&self) -> Vec<Option<usize>> {
+        match self {
+            Side::Every(n) => (0..*n).map(Some).collect(),
+            Side::Rows(r) => r.iter().map(|&i| (i != NO_ROW).then_some(i)).collect(),
+        }
+    }
+}
+
 /// How one side's columns are gathered, decided once per join rather than per column.
 enum Pick<'a> {
-    /// Every row taken once, in order (a left join on unique right keys): columns are
-    /// shared, not copied.
+    /// Every row taken once, in order: columns are shared, not copied.
     Same,
-    /// No `None`s: the cheaper plain gather.
-    Plain(Vec<usize>),
+    /// No null rows: the cheaper plain gather.
+    Plain(&'a [usize]),
     /// Some rows are null (unmatched rows of an outer side).
-    Opt(&'a [Option<usize>]),
+    Nullable(&'a [usize]),
 }
 
 impl<'a> Pick<'a> {
-    fn new(idx: &'a [Option<usize>], rows: usize) -> Self {
+    fn new(side: &'a Side, rows: usize) -> Self {
+        let idx = match side {
+            Side::Every(_) => return Pick::Same,
+            Side::Rows(idx) => idx,
+        };
         if idx.len() == rows
             && idx
                 .par_iter()
                 .enumerate()
                 .with_min_len(1 << 14)
-                .all(|(i, r)| *r == Some(i))
+                .all(|(i, &r)| r == i)
         {
             Pick::Same
-        } else if idx.par_iter().with_min_len(1 << 14).all(Option::is_some) {
-            Pick::Plain(
-                idx.par_iter()
-                    .with_min_len(1 << 14)
-                    .map(|r| r.unwrap_or_default())
-                    .collect(),
-            )
+        } else if idx.par_iter().with_min_len(1 << 14).all(|&r| r != NO_ROW) {
+            Pick::Plain(idx)
         } else {
-            Pick::Opt(idx)
+            Pick::Nullable(idx)
         }
     }
 
-    /// The picked rows of `col` (`None`: null).
+    /// The picked rows of `col`.
     fn gather(&self, col: &Arc<Column>) -> Arc<Column> {
         match self {
             Pick::Same => Arc::clone(col),
             Pick::Plain(idx) => Arc::new(col.take(idx)),
-            Pick::Opt(idx) => Arc::new(col.take_opt(idx)),
+            Pick::Nullable(idx) => Arc::new(col.take_nullable(idx)),
         }
     }
 }
@@ -225,11 +261,19 @@ fn coalesce(a: &Column, b: &Column) -> Column {
     stacked.take(&pick)
 }
 
-/// Checks that key types can be compared and brings them to one type.
-fn unify(l: &Column, r: &Column, ln: &str, rn: &str) -> Result<(Column, Column)> {
+/// Checks that key types can be compared and brings them to one type (borrowing both when
+/// they already share one: the stacked key column copies them anyway).
+fn unify<'c>(
+    l: &'c Column,
+    r: &'c Column,
+    ln: &str,
+    rn: &str,
+) -> Result<(Cow<'c, Column>, Cow<'c, Column>)> {
     let (lt, rt) = (l.dtype(), r.dtype());
     let target = match (lt, rt) {
-        (a, b) if a == b && a != DType::Categorical => return Ok((l.clone(), r.clone())), // one copy; the stacked key column needs both anyway
+        (a, b) if a == b && a != DType::Categorical => {
+            return Ok((Cow::Borrowed(l), Cow::Borrowed(r)));
+        }
         (a, b) if a.is_numeric() && b.is_numeric() => DType::Float64,
         (DType::Utf8 | DType::Categorical, DType::Utf8 | DType::Categorical) => DType::Utf8,
         (DType::Mixed, _) | (_, DType::Mixed) => DType::Mixed,
@@ -242,11 +286,11 @@ fn unify(l: &Column, r: &Column, ln: &str, rn: &str) -> Result<(Column, Column)>
             });
         }
     };
-    Ok((l.cast(target)?, r.cast(target)?))
+    Ok((Cow::Owned(l.cast(target)?), Cow::Owned(r.cast(target)?)))
 }
 
-/// Matching row pairs: `(left row, right row)` as optional positions.
-type Pairs = (Vec<Option<usize>>, Vec<Option<usize>>);
+/// The result's rows: (left side, right side).
+type Pairs = (Side, Side);
 
 fn match_rows(
     lk: &[&Column],
@@ -265,7 +309,7 @@ fn match_rows(
     }
     let refs: Vec<&Column> = stacked.iter().collect();
     let groups = if nl + nr == 0 {
-        return Ok((Vec::new(), Vec::new()));
+        return Ok((Side::Rows(Vec::new()), Side::Rows(Vec::new())));
     } else {
         factorize(&refs)
     };
@@ -281,6 +325,7 @@ fn match_rows(
     for &c in build {
         starts[c as usize + 1] += 1;
     }
+    let unique = starts.iter().all(|&n| n <= 1);
     for k in 0..ng {
         starts[k + 1] += starts[k];
     }
@@ -290,6 +335,49 @@ fn match_rows(
         rows[fill[c as usize]] = i;
         fill[c as usize] += 1;
     }
+    let (probe_side, build_side) = if unique && matches!(how, JoinHow::Left | JoinHow::Right) {
+        // Every probe row appears once, in order, with its one match or none: the probe side
+        // is the identity and the build side one lookup per probe row (pandas' `m:1` case,
+        // e.g. facts joined to a dimension table).
+        let first: Vec<usize> = (0..ng)
+            .map(|c| {
+                if starts[c + 1] > starts[c] {
+                    rows[starts[c]]
+                } else {
+                    NO_ROW
+                }
+            })
+            .collect();
+        let matched: Vec<usize> = probe
+            .par_iter()
+            .with_min_len(1 << 14)
+            .map(|&c| first[c as usize])
+            .collect();
+        (Side::Every(probe.len()), Side::Rows(matched))
+    } else {
+        let (p, b) = match_many(probe, &starts, &rows, how);
+        let (p, b) = if how == JoinHow::Outer {
+            outer_order(p, b, nl, nr, &stacked)
+        } else {
+            (p, b)
+        };
+        (Side::Rows(p), Side::Rows(b))
+    };
+    Ok(if flipped {
+        (build_side, probe_side)
+    } else {
+        (probe_side, build_side)
+    })
+}
+
+/// The general matching: for each probe row, a pair per build row of its key (or one pair
+/// with [`NO_ROW`] on the build side when it has none and the join keeps unmatched rows).
+fn match_many(
+    probe: &[u32],
+    starts: &[usize],
+    rows: &[usize],
+    how: JoinHow,
+) -> (Vec<usize>, Vec<usize>) {
     let keep_unmatched = !matches!(how, JoinHow::Inner);
     let chunks = if probe.len() >= PAR_THRESHOLD {
         rayon::current_num_threads() * 2
@@ -298,7 +386,7 @@ fn match_rows(
     };
     // Two parallel passes over probe chunks: count each chunk's output rows, then write
     // every chunk's pairs straight into its slice of the result (no per-chunk vectors to
-    // concatenate: at 16 bytes per index, copying them costs as much as the matching).
+    // concatenate: copying them would cost as much as the matching).
     let ranges = split(probe.len(), chunks);
     let out_rows = |i: usize| {
         let c = probe[i] as usize;
@@ -312,8 +400,8 @@ fn match_rows(
         .map(|r| r.clone().map(out_rows).sum())
         .collect();
     let total = counts.iter().sum();
-    let mut probe_idx: Vec<Option<usize>> = filled(total, None);
-    let mut build_idx: Vec<Option<usize>> = filled(total, None);
+    let mut probe_idx: Vec<usize> = filled(total, NO_ROW);
+    let mut build_idx: Vec<usize> = filled(total, NO_ROW);
     let pieces: Vec<_> = ranges
         .iter()
         .cloned()
@@ -327,44 +415,53 @@ fn match_rows(
             let matches = &rows[starts[c]..starts[c + 1]];
             if matches.is_empty() {
                 if keep_unmatched {
-                    p[at] = Some(i);
+                    p[at] = i;
                     at += 1;
                 }
             } else {
                 for &m in matches {
-                    p[at] = Some(i);
-                    b[at] = Some(m);
+                    p[at] = i;
+                    b[at] = m;
                     at += 1;
                 }
             }
         }
     });
-    if how == JoinHow::Outer {
-        // Right rows that matched nothing, then everything sorted by key (stable).
-        let mut matched = vec![false; nr];
-        for r in build_idx.iter().flatten() {
-            matched[*r] = true;
+    (probe_idx, build_idx)
+}
+
+/// An outer join's rows: the left join's pairs, then the right rows that matched nothing,
+/// all sorted by key (stable; pandas' order for `how="outer"`).
+fn outer_order(
+    mut left: Vec<usize>,
+    mut right: Vec<usize>,
+    nl: usize,
+    nr: usize,
+    stacked: &[Column],
+) -> (Vec<usize>, Vec<usize>) {
+    let mut matched = vec![false; nr];
+    for &r in &right {
+        if r != NO_ROW {
+            matched[r] = true;
         }
-        for (r, m) in matched.iter().enumerate() {
-            if !m {
-                probe_idx.push(None);
-                build_idx.push(Some(r));
-            }
-        }
-        let key_rows: Vec<usize> = probe_idx
-            .iter()
-            .zip(&build_idx)
-            .map(|(l, r)| l.unwrap_or_else(|| nl + r.expect("one side is set")))
-            .collect();
-        let key_cols: Vec<Column> = stacked.iter().map(|c| c.take(&key_rows)).collect();
-        let spec: Vec<(&Column, bool, bool)> = key_cols.iter().map(|c| (c, false, false)).collect();
-        let perm = sorted_rows(&spec, (0..key_rows.len()).collect());
-        probe_idx = perm.iter().map(|&i| probe_idx[i]).collect();
-        build_idx = perm.iter().map(|&i| build_idx[i]).collect();
     }
-    Ok(if flipped {
-        (build_idx, probe_idx)
-    } else {
-        (probe_idx, build_idx)
-    })
+    for (r, m) in matched.iter().enumerate() {
+        if !m {
+            left.push(NO_ROW);
+            right.push(r);
+        }
+    }
+    // A row's key sits in the stacked key columns at its left row, or after the left rows.
+    let key_rows: Vec<usize> = left
+        .iter()
+        .zip(&right)
+        .map(|(&l, &r)| if l != NO_ROW { l } else { nl + r })
+        .collect();
+    let key_cols: Vec<Column> = stacked.iter().map(|c| c.take(&key_rows)).collect();
+    let spec: Vec<(&Column, bool, bool)> = key_cols.iter().map(|c| (c, false, false)).collect();
+    let perm = sorted_rows(&spec, (0..key_rows.len()).collect());
+    (
+        perm.iter().map(|&i| left[i]).collect(),
+        perm.iter().map(|&i| right[i]).collect(),
+    )
 }
