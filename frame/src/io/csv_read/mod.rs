@@ -119,24 +119,7 @@ const HEADER_WINDOW: usize = 1 << 20;
 
 /// Parses the CSV text of `src`, in chunks of at least `min_chunk` bytes.
 fn read_source(src: &impl Source, options: &CsvOptions, min_chunk: usize) -> Result<Read> {
-    let mut null_first = [false; 256];
-    for n in &options.null_values {
-        if let Some(&f) = n.as_bytes().first() {
-            null_first[f as usize] = true;
-        }
-    }
-    let parser = Parser {
-        delim: options.delimiter,
-        nulls: &options.null_values,
-        null_max_len: options
-            .null_values
-            .iter()
-            .map(String::len)
-            .max()
-            .unwrap_or(0),
-        null_first,
-        parse_dates: options.parse_dates,
-    };
+    let parser = Parser::new(options);
 
     // The first record gives the labels, or only the column count when there is no header.
     let window = src.len().min(HEADER_WINDOW);

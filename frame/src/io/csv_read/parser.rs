@@ -4,6 +4,7 @@ use std::ops::Range;
 
 use crate::error::{FrameError, Result};
 
+use super::CsvOptions;
 use super::builder::{ChunkColumn, Kind};
 
 /// A field as a range of the text, quoted fields remembering to unescape `""`.
@@ -40,22 +41,51 @@ const TEXT_SAMPLE: usize = 1024;
 pub(super) struct Parser<'a> {
     pub(super) delim: u8,
     pub(super) nulls: &'a [String],
-    /// The longest null spelling, and which bytes null spellings start with.
+    /// The longest null spelling, and per first byte a bit per length (below 64) of the
+    /// null spellings starting with that byte.
     pub(super) null_max_len: usize,
-    pub(super) null_first: [bool; 256],
+    pub(super) null_lens: [u64; 256],
     pub(super) parse_dates: bool,
 }
 
 impl<'a> Parser<'a> {
-    /// Whether a field spells null; most fields are rejected by their length or first byte.
+    /// The parser for `options`' delimiter, null spellings and date parsing.
+    pub(super) fn new(options: &'a CsvOptions) -> Self {
+        let mut null_lens = [0u64; 256];
+        for n in &options.null_values {
+            if let Some(&f) = n.as_bytes().first()
+                && n.len() < 64
+            {
+                null_lens[f as usize] |= 1 << n.len();
+            }
+        }
+        Parser {
+            delim: options.delimiter,
+            nulls: &options.null_values,
+            null_max_len: options
+                .null_values
+                .iter()
+                .map(String::len)
+                .max()
+                .unwrap_or(0),
+            null_lens,
+            parse_dates: options.parse_dates,
+        }
+    }
+
+    /// Whether a field spells null. Nearly every field is rejected by its length and first
+    /// byte alone, without comparing it with pandas' twenty-odd spellings: numbers starting
+    /// with `1` or `-` share a first byte with `1.#QNAN` or `-NaN`, but not a length too.
     #[inline]
     fn is_null(&self, b: &[u8]) -> bool {
-        if b.len() > self.null_max_len || b.first().is_some_and(|&f| !self.null_first[f as usize]) {
+        if b.len() > self.null_max_len {
             return false;
         }
-        self.nulls
-            .iter()
-            .any(|n| n.len() == b.len() && n.as_bytes() == b)
+        let candidate = match b.first() {
+            None => true,
+            Some(&f) => b.len() >= 64 || (self.null_lens[f as usize] >> b.len()) & 1 != 0,
+        };
+        candidate && self.nulls.iter().any(|n| n.as_bytes() == b)
     }
 
     /// Reads one record starting at `*pos`, leaving `*pos` after its line end.
@@ -284,6 +314,30 @@ pub(super) fn parse_bool(s: &[u8]) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn null_spellings_are_found_by_length_and_first_byte() {
+        let defaults = CsvOptions::default();
+        let p = Parser::new(&defaults);
+        for n in &defaults.null_values {
+            assert!(p.is_null(n.as_bytes()), "{n:?}");
+        }
+        // Same first byte or same length as a spelling, but not a spelling.
+        for f in [
+            "1", "-1", "1.#QNA", "1.#QNAM", "-NaM", "NAN", "nana", "#N/B", "12345678", "x",
+        ] {
+            assert!(!p.is_null(f.as_bytes()), "{f:?}");
+        }
+        // Custom spellings, one past the length bitmap.
+        let long = "missing".repeat(10);
+        let custom = CsvOptions {
+            null_values: vec!["?".into(), long.clone()],
+            ..CsvOptions::default()
+        };
+        let p = Parser::new(&custom);
+        assert!(p.is_null(b"?") && p.is_null(long.as_bytes()));
+        assert!(!p.is_null(b"") && !p.is_null(b"NA") && !p.is_null(&long.as_bytes()[1..]));
+    }
 
     #[test]
     fn field_end_finds_the_first_separator_or_line_feed() {
