@@ -3,10 +3,12 @@
 
 use stratus_cardest::{
     ColumnData, Estimator, EstimatorConfig, Independence, InputEncoding, Made, MadeConfig, Op,
-    OutputEncoding, Predicate, Query, Table, TrainConfig, UniformSample, bits_per_tuple,
-    exact_count, generate, q_error, quantile, train,
+    OutputEncoding, Predicate, Query, Table, TrainConfig, UniformSample, exact_count, generate,
+    q_error, quantile, train,
 };
 use stratus_sim::SimRng;
+
+mod common;
 
 /// Three strongly correlated columns: b = a (mostly), c = (a + b) % 5 with noise.
 fn correlated(rows: usize) -> Table {
@@ -61,18 +63,7 @@ fn trained(t: &Table) -> Made {
 fn model_beats_independence_on_correlated_data() {
     let t = correlated(2000);
     let m = trained(&t);
-    let bits = bits_per_tuple(&m, &t).unwrap();
-    let h = t.entropy_bits();
-    assert!(bits < h + 0.5, "bits/tuple {bits} vs entropy {h}");
-    let est = Estimator::new(
-        &m,
-        t.rows(),
-        EstimatorConfig {
-            samples: 500,
-            seed: 3,
-        },
-    )
-    .unwrap();
+    let est = common::fitted_estimator(&m, &t, 500, 3);
     let ind = Independence::new(&t);
     let queries = [
         vec![

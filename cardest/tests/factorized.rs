@@ -3,9 +3,11 @@
 
 use stratus_cardest::{
     ColumnData, Error, Estimator, EstimatorConfig, Factor, Literal, Made, MadeConfig, Op,
-    Predicate, Query, Table, TrainConfig, bits_per_tuple, exact_count, q_error, train,
+    Predicate, Query, Table, TrainConfig, exact_count, q_error, train,
 };
 use stratus_sim::SimRng;
+
+mod common;
 
 /// `a`: a skewed column of ~150 distinct values (split by 3-bit digits into 3 digits of
 /// base 6); `b = a / 50` and `c = a % 7`, each with 10% noise.
@@ -147,18 +149,7 @@ fn sampling_digits_matches_the_models_exact_mass() {
 fn factorized_estimates_are_close_to_exact_counts() {
     let t = table(3000);
     let m = trained(&t, 3, 20);
-    let bits = bits_per_tuple(&m, &t).unwrap();
-    let h = t.entropy_bits();
-    assert!(bits < h + 0.5, "bits/tuple {bits} vs entropy {h}");
-    let est = Estimator::new(
-        &m,
-        t.rows(),
-        EstimatorConfig {
-            samples: 1000,
-            seed: 5,
-        },
-    )
-    .unwrap();
+    let est = common::fitted_estimator(&m, &t, 1000, 5);
     let queries = [
         vec![Predicate::new("a", Op::Eq, 50.0)],
         vec![
