@@ -559,6 +559,7 @@ fn cardest_section() -> Result<(), Box<dyn std::error::Error>> {
         EstimatorConfig {
             samples: 500,
             seed: 1,
+            ..Default::default()
         },
     )?;
     let ind = Independence::new(&table);

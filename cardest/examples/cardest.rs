@@ -10,7 +10,7 @@
 //! Options: `--rows N` (load at most N rows), `--epochs N`, `--hidden N`, `--layers N`,
 //! `--model resmade|made`, `--input onehot|binary|embedding`, `--output onehot|embedding`,
 //! `--embedding N`, `--reuse-min-domain N` (embedding outputs only for larger columns),
-//! `--factor-bits N` (split columns of more than 2^N values into digits; 0: never), `--batch N`, `--lr X`, `--queries N`, `--seed N`, `--samples N`; `--save PATH` (after
+//! `--factor-bits N` (split columns of more than 2^N values into digits; 0: never), `--batch N`, `--lr X`, `--queries N`, `--seed N`, `--samples N`, `--sampling systematic|independent`; `--save PATH` (after
 //! training), `--load PATH` (eval a saved model instead of training), `--sql PATH` (eval:
 //! write `true_count<TAB>SELECT ...` per query, for `cardest/scripts/postgres.sh`),
 //! `--worst N` (eval: print the N queries with the model's largest q-errors).
@@ -19,8 +19,9 @@ use std::time::Instant;
 
 use stratus_cardest::{
     Condition, CsvOptions, DEFAULT_FACTOR_BITS, Estimator, EstimatorConfig, Independence,
-    InputEncoding, Literal, Made, MadeConfig, OutputEncoding, Progress, Query, Table, TrainConfig,
-    UniformSample, bits_per_tuple, exact_count, generate, q_error, quantile, read_path, train,
+    InputEncoding, Literal, Made, MadeConfig, OutputEncoding, Progress, Query, Sampling, Table,
+    TrainConfig, UniformSample, bits_per_tuple, exact_count, generate, q_error, quantile,
+    read_path, train,
 };
 
 const DEFAULT_CSV: &str = concat!(
@@ -229,6 +230,11 @@ fn eval(
         EstimatorConfig {
             samples: num("--samples", 2000)?,
             seed,
+            sampling: match opt("--sampling").unwrap_or("systematic") {
+                "systematic" => Sampling::Systematic,
+                "independent" => Sampling::Independent,
+                other => return Err(format!("--sampling {other}: systematic|independent").into()),
+            },
         },
     )?;
     let ind = Independence::new(table);

@@ -18,7 +18,7 @@ pub use baselines::{Independence, UniformSample, exact_count};
 pub use csv::{CsvOptions, read_path};
 pub use dictionary::Dictionary;
 pub use error::{Error, Result};
-pub use estimator::{Estimator, EstimatorConfig};
+pub use estimator::{Estimator, EstimatorConfig, Sampling};
 pub use factor::{Factor, Factorization};
 pub use made::{
     DEFAULT_FACTOR_BITS, InputEncoding, Made, MadeConfig, Network, OutputEncoding, Real,

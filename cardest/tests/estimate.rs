@@ -3,8 +3,8 @@
 
 use stratus_cardest::{
     ColumnData, Estimator, EstimatorConfig, Independence, InputEncoding, Made, MadeConfig, Op,
-    OutputEncoding, Predicate, Query, Table, TrainConfig, UniformSample, exact_count, generate,
-    q_error, quantile, train,
+    OutputEncoding, Predicate, Query, Sampling, Table, TrainConfig, UniformSample, exact_count,
+    generate, q_error, quantile, train,
 };
 use stratus_sim::SimRng;
 
@@ -119,6 +119,7 @@ fn deterministic_per_seed_and_exact_for_points() {
         EstimatorConfig {
             samples: 200,
             seed: 9,
+            ..Default::default()
         },
     )
     .unwrap();
@@ -128,6 +129,7 @@ fn deterministic_per_seed_and_exact_for_points() {
         EstimatorConfig {
             samples: 200,
             seed: 9,
+            ..Default::default()
         },
     )
     .unwrap();
@@ -137,6 +139,7 @@ fn deterministic_per_seed_and_exact_for_points() {
         EstimatorConfig {
             samples: 200,
             seed: 10,
+            ..Default::default()
         },
     )
     .unwrap();
@@ -193,7 +196,8 @@ fn bad_settings_are_errors() {
             50,
             EstimatorConfig {
                 samples: 0,
-                seed: 0
+                seed: 0,
+                ..Default::default()
             }
         )
         .is_err()
@@ -355,6 +359,69 @@ fn progressive_sampling_matches_the_models_exact_mass() {
     assert!(
         (sampled - exact).abs() / exact < 0.1,
         "sampled {sampled} vs exact {exact}"
+    );
+}
+
+/// Both ways of drawing are unbiased estimates of the model's mass of the region, and
+/// systematic draws (one uniform offset, evenly spaced points per prefix) vary less across
+/// seeds than independent ones at the same sample count.
+#[test]
+fn systematic_sampling_is_unbiased_with_less_variance() {
+    let t = correlated(1000);
+    let m = trained(&t);
+    let q = Query::new(vec![
+        Predicate::new("a", Op::Le, 6.0),
+        Predicate::new("b", Op::Ge, 2.0),
+        Predicate::new("c", Op::Le, 2.0),
+    ]);
+    let exact = {
+        let est = Estimator::new(&m, t.rows(), EstimatorConfig::default()).unwrap();
+        let mut sum = 0.0;
+        for a in 0..=6 {
+            for b in 2..12 {
+                for c in 0..=2 {
+                    let point = Query::new(vec![
+                        Predicate::new("a", Op::Eq, f64::from(a)),
+                        Predicate::new("b", Op::Eq, f64::from(b)),
+                        Predicate::new("c", Op::Eq, f64::from(c)),
+                    ]);
+                    sum += est.estimate(&t, &point).unwrap();
+                }
+            }
+        }
+        sum
+    };
+    let spread = |sampling: Sampling| {
+        let runs: Vec<f64> = (0..200)
+            .map(|seed| {
+                let cfg = EstimatorConfig {
+                    samples: 16,
+                    seed,
+                    sampling,
+                };
+                Estimator::new(&m, t.rows(), cfg)
+                    .unwrap()
+                    .estimate(&t, &q)
+                    .unwrap()
+            })
+            .collect();
+        let mean = runs.iter().sum::<f64>() / runs.len() as f64;
+        let var = runs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / runs.len() as f64;
+        (mean, var)
+    };
+    let (iid_mean, iid_var) = spread(Sampling::Independent);
+    let (sys_mean, sys_var) = spread(Sampling::Systematic);
+    assert!(exact > 50.0, "{exact}");
+    // 200 runs: the mean's standard error is sqrt(var / 200).
+    for (mean, var) in [(iid_mean, iid_var), (sys_mean, sys_var)] {
+        assert!(
+            (mean - exact).abs() < 4.0 * (var / 200.0).sqrt() + 1e-6 * exact,
+            "mean {mean} vs exact {exact} (variance {var})"
+        );
+    }
+    assert!(
+        sys_var < 0.5 * iid_var,
+        "systematic variance {sys_var} vs independent {iid_var}"
     );
 }
 

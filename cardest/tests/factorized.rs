@@ -197,10 +197,18 @@ fn equality_on_a_split_column_is_a_single_path() {
         Predicate::new("b", Op::Eq, 1.0),
     ]);
     let with = |seed| {
-        Estimator::new(&m, t.rows(), EstimatorConfig { samples: 50, seed })
-            .unwrap()
-            .estimate(&t, &q)
-            .unwrap()
+        Estimator::new(
+            &m,
+            t.rows(),
+            EstimatorConfig {
+                samples: 50,
+                seed,
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .estimate(&t, &q)
+        .unwrap()
     };
     assert_eq!(with(1), with(2));
     // Wildcards only: every row, with the split column's digits all skipped.

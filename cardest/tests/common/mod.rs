@@ -13,5 +13,14 @@ pub(crate) fn fitted_estimator<'a>(
     let bits = bits_per_tuple(m, t).unwrap();
     let h = t.entropy_bits();
     assert!(bits < h + 0.5, "bits/tuple {bits} vs entropy {h}");
-    Estimator::new(m, t.rows(), EstimatorConfig { samples, seed }).unwrap()
+    Estimator::new(
+        m,
+        t.rows(),
+        EstimatorConfig {
+            samples,
+            seed,
+            ..Default::default()
+        },
+    )
+    .unwrap()
 }
