@@ -45,10 +45,12 @@ pub struct EstimatorConfig {
 /// How the samples that share a prefix draw their next value from the model's distribution
 /// restricted to the allowed values.
 ///
-/// Both are unbiased estimates of the model's probability of the query's region: each
-/// sample's draw has the restricted distribution as its marginal, and the estimate is the
-/// mean of the samples' weights, so by linearity its expectation does not depend on how the
-/// draws of different samples are coupled.
+/// Both are unbiased estimates of the model's probability of the query's region. The
+/// samples sharing a prefix share its weight, and under either scheme the expected number
+/// of them that draw value `v` is `m p(v)` for `m` samples and restricted probabilities
+/// `p`; by linearity (and induction over the columns) the expected sum of their final
+/// weights is `m` times the prefix's weight times the model's mass of the rest of the
+/// region, however the draws of one prefix's samples are coupled.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Sampling {
     /// Every sample draws independently (Naru's progressive sampling).
