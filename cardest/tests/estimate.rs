@@ -322,6 +322,25 @@ fn every_configuration_round_trips() {
     }
 }
 
+/// The model's exact mass (in rows) of the box `as × bs × cs` over columns `a`, `b`, `c`:
+/// the sum of its points' estimates, each a single path, i.e. a product of conditionals.
+fn model_mass(est: &Estimator<'_>, t: &Table, as_: &[i32], bs: &[i32], cs: &[i32]) -> f64 {
+    let mut sum = 0.0;
+    for &a in as_ {
+        for &b in bs {
+            for &c in cs {
+                let point = Query::new(vec![
+                    Predicate::new("a", Op::Eq, f64::from(a)),
+                    Predicate::new("b", Op::Eq, f64::from(b)),
+                    Predicate::new("c", Op::Eq, f64::from(c)),
+                ]);
+                sum += est.estimate(t, &point).unwrap();
+            }
+        }
+    }
+    sum
+}
+
 /// Progressive sampling (with shared prefixes) is an unbiased estimate of the model's own
 /// probability of the region: compare it with the exact sum of point probabilities, which
 /// the estimator computes as products of conditionals.
@@ -330,25 +349,13 @@ fn progressive_sampling_matches_the_models_exact_mass() {
     let t = correlated(1000);
     let m = trained(&t);
     let est = Estimator::new(&m, t.rows(), EstimatorConfig::default()).unwrap();
-    let point = |a: f64, b: f64, c: f64| {
-        est.estimate(
-            &t,
-            &Query::new(vec![
-                Predicate::new("a", Op::Eq, a),
-                Predicate::new("b", Op::Eq, b),
-                Predicate::new("c", Op::Eq, c),
-            ]),
-        )
-        .unwrap()
-    };
-    let mut exact = 0.0;
-    for a in 0..=4 {
-        for b in 3..12 {
-            for c in [1.0, 3.0] {
-                exact += point(f64::from(a), f64::from(b), c);
-            }
-        }
-    }
+    let exact = model_mass(
+        &est,
+        &t,
+        &[0, 1, 2, 3, 4],
+        &(3..12).collect::<Vec<_>>(),
+        &[1, 3],
+    );
     let q = Query::new(vec![
         Predicate::new("a", Op::Le, 4.0),
         Predicate::new("b", Op::Ge, 3.0),
@@ -374,23 +381,13 @@ fn systematic_sampling_is_unbiased_with_less_variance() {
         Predicate::new("b", Op::Ge, 2.0),
         Predicate::new("c", Op::Le, 2.0),
     ]);
-    let exact = {
-        let est = Estimator::new(&m, t.rows(), EstimatorConfig::default()).unwrap();
-        let mut sum = 0.0;
-        for a in 0..=6 {
-            for b in 2..12 {
-                for c in 0..=2 {
-                    let point = Query::new(vec![
-                        Predicate::new("a", Op::Eq, f64::from(a)),
-                        Predicate::new("b", Op::Eq, f64::from(b)),
-                        Predicate::new("c", Op::Eq, f64::from(c)),
-                    ]);
-                    sum += est.estimate(&t, &point).unwrap();
-                }
-            }
-        }
-        sum
-    };
+    let exact = model_mass(
+        &Estimator::new(&m, t.rows(), EstimatorConfig::default()).unwrap(),
+        &t,
+        &(0..=6).collect::<Vec<_>>(),
+        &(2..12).collect::<Vec<_>>(),
+        &[0, 1, 2],
+    );
     let spread = |sampling: Sampling| {
         let runs: Vec<f64> = (0..200)
             .map(|seed| {
