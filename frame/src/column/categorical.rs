@@ -210,16 +210,16 @@ mod encode {
 
     /// Chunk-local tables, merged afterwards; right when values are few.
     fn local_tables(parts: &[Strings]) -> (Vec<String>, Vec<u32>) {
-        let locals: Vec<(Vec<&str>, Vec<u32>)> = parts
+        let locals: Vec<(Strings, Vec<u32>)> = parts
             .par_iter()
             .map(|s| {
                 let mut map: HashMap<&str, u32, foldhash::fast::FixedState> = HashMap::default();
-                let mut values = Vec::new();
+                let mut values = Strings::with_capacity(0, 0);
                 let codes = (0..s.len())
                     .map(|i| match s.get(i) {
                         None => NULL_CODE,
                         Some(v) => *map.entry(v).or_insert_with(|| {
-                            values.push(v);
+                            values.push(Some(v));
                             (values.len() - 1) as u32
                         }),
                     })
@@ -227,23 +227,8 @@ mod encode {
                 (values, codes)
             })
             .collect();
-        let mut global: HashMap<&str, u32, foldhash::fast::FixedState> = HashMap::default();
-        let mut distinct = Vec::new();
-        let remaps: Vec<Vec<u32>> = locals
-            .iter()
-            .map(|(values, _)| {
-                values
-                    .iter()
-                    .map(|v| {
-                        *global.entry(v).or_insert_with(|| {
-                            distinct.push(*v);
-                            (distinct.len() - 1) as u32
-                        })
-                    })
-                    .collect()
-            })
-            .collect();
-        let (categories, rank) = sort_distinct(&distinct);
+        let dictionaries: Vec<&Strings> = locals.iter().map(|(values, _)| values).collect();
+        let (categories, remaps) = merge_dictionaries(&dictionaries);
         let codes = locals
             .par_iter()
             .zip(&remaps)
@@ -252,12 +237,39 @@ mod encode {
                     if c == NULL_CODE {
                         NULL_CODE
                     } else {
-                        rank[remap[c as usize] as usize]
+                        remap[c as usize]
                     }
                 })
             })
             .collect();
         (categories, codes)
+    }
+
+    /// Merges dictionaries of distinct values (one per row chunk, each in its own code
+    /// order): the union sorted bytewise, and per dictionary the final code of each local one.
+    pub(crate) fn merge_dictionaries(dictionaries: &[&Strings]) -> (Vec<String>, Vec<Vec<u32>>) {
+        let mut global: HashMap<&str, u32, foldhash::fast::FixedState> = HashMap::default();
+        let mut distinct = Vec::new();
+        let remaps: Vec<Vec<u32>> = dictionaries
+            .iter()
+            .map(|values| {
+                (0..values.len())
+                    .map(|i| {
+                        let v = values.raw(i);
+                        *global.entry(v).or_insert_with(|| {
+                            distinct.push(v);
+                            (distinct.len() - 1) as u32
+                        })
+                    })
+                    .collect()
+            })
+            .collect();
+        let (categories, rank) = sort_distinct(&distinct);
+        let remaps = remaps
+            .into_par_iter()
+            .map(|m| m.into_iter().map(|g| rank[g as usize]).collect())
+            .collect();
+        (categories, remaps)
     }
 
     /// One chunk's valid rows, ordered by partition (stably), with their hashes.
@@ -414,4 +426,4 @@ mod encode {
     }
 }
 
-pub(crate) use encode::encode as encode_text;
+pub(crate) use encode::{encode as encode_text, merge_dictionaries};

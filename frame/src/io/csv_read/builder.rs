@@ -3,17 +3,21 @@
 //! Int64, Float64, Datetime and Bool values and the end offsets of string rows are written,
 //! 8 bytes each, straight into the column's final buffer: every chunk owns the slice of that
 //! buffer its rows cover (its *slot*), sized from the chunk's line count before parsing
-//! starts. Only text bytes and validity masks are built per chunk. Building
-//! every column per chunk and concatenating afterwards made the kernel zero (and the reader
-//! copy) each column twice; on db-benchmark's join tables that was most of the load time.
+//! starts; categorical codes likewise, 4 bytes each. Only text bytes, validity masks and
+//! the chunk dictionaries of categorical columns are built per chunk. Building every column
+//! per chunk and concatenating afterwards made the kernel zero (and the reader copy) each
+//! column twice; on db-benchmark's join tables that was most of the load time.
 
 use rayon::prelude::*;
 
 use crate::column::cast::parse_float_bytes as parse_float;
-use crate::column::{Column, Prim, Strings, encode_text};
+use crate::column::{
+    Categorical, Column, NULL_CODE, Prim, Strings, encode_text, merge_dictionaries,
+};
 use crate::datetime;
 use crate::partition::{filled, split_mut};
 
+use super::category::{CatChunk, CatText};
 use super::parser::{parse_bool, parse_int};
 
 /// A column type being inferred.
@@ -46,8 +50,9 @@ impl Kind {
         matches!((self, target), (Kind::Infer, _) | (Kind::Int, Kind::Float))
     }
 
-    /// Whether the column's values (or string end offsets) live in its 8-byte buffer.
-    pub(super) fn uses_slots(self) -> bool {
+    /// Whether the column's values (or string end offsets) live in an 8-byte buffer; a
+    /// categorical column's codes live in a 4-byte one.
+    pub(super) fn uses_wide_slots(self) -> bool {
         !matches!(self, Kind::Cat)
     }
 }
@@ -92,14 +97,12 @@ pub(super) enum Builder {
         len: usize,
         mask: LazyMask,
     },
-    /// Text of a column to dictionary-encode. Encoding happens after parsing, over this
-    /// compact buffer: done during parsing, the streaming file text evicts the dictionary
-    /// from cache and every lookup misses (measured 5x slower for 1e5 distinct values).
-    Cat(Strings),
+    /// A column to dictionary-encode, its codes in the 4-byte slot once the chunk is sealed.
+    Cat(CatChunk),
 }
 
 impl Builder {
-    fn new(kind: Kind, rows: usize) -> Builder {
+    fn new(kind: Kind) -> Builder {
         match kind {
             Kind::Infer => Builder::Nulls(0),
             Kind::Int | Kind::Float | Kind::Date | Kind::Bool => Builder::Wide {
@@ -112,7 +115,7 @@ impl Builder {
                 len: 0,
                 mask: LazyMask::default(),
             },
-            Kind::Cat => Builder::Cat(Strings::with_capacity(rows, 0)),
+            Kind::Cat => Builder::Cat(CatChunk::Parsing(CatText::default())),
         }
     }
 
@@ -129,16 +132,28 @@ impl Builder {
         match self {
             Builder::Nulls(n) => *n,
             Builder::Wide { len, .. } | Builder::Str { len, .. } => *len,
-            Builder::Cat(s) => s.len(),
+            Builder::Cat(c) => match c {
+                CatChunk::Parsing(t) => t.len(),
+                CatChunk::Coded { len, .. } => *len,
+                CatChunk::Text(s) => s.len(),
+            },
         }
     }
 
-    /// Whether any row is null.
+    /// The validity mask of a Wide or Str chunk (`None`: no null); categorical chunks keep
+    /// theirs as codes.
+    fn mask(&self) -> Option<&[bool]> {
+        match self {
+            Builder::Wide { mask, .. } | Builder::Str { mask, .. } => mask.0.as_deref(),
+            Builder::Nulls(_) | Builder::Cat(_) => None,
+        }
+    }
+
+    /// Whether any row is null (in a column that is not categorical).
     fn has_nulls(&self) -> bool {
         match self {
             Builder::Nulls(n) => *n > 0,
-            Builder::Wide { mask, .. } | Builder::Str { mask, .. } => mask.0.is_some(),
-            Builder::Cat(s) => s.validity.is_some(),
+            other => other.mask().is_some(),
         }
     }
 
@@ -149,8 +164,7 @@ impl Builder {
                 out.resize(out.len() + n, false);
                 return;
             }
-            Builder::Wide { mask, .. } | Builder::Str { mask, .. } => mask.0.as_deref(),
-            Builder::Cat(s) => s.validity.as_deref(),
+            other => other.mask(),
         };
         match mask {
             Some(m) => out.extend_from_slice(m),
@@ -159,21 +173,29 @@ impl Builder {
     }
 }
 
+/// A chunk's slots of one column's final buffers: its 8-byte values (or string end offsets)
+/// or its categorical codes; the one the column does not use is empty.
+#[derive(Default)]
+pub(super) struct Slot<'s> {
+    pub(super) wide: &'s mut [u64],
+    pub(super) codes: &'s mut [u32],
+}
+
 /// One column of one chunk while it is parsed: the builder plus the chunk's slot of the
-/// column's final buffer (empty for columns that do not use one).
+/// column's final buffer.
 pub(super) struct ChunkColumn<'s> {
-    slot: &'s mut [u64],
+    slot: Slot<'s>,
     rows: usize,
     builder: Builder,
 }
 
 impl<'s> ChunkColumn<'s> {
     /// A column of `kind` for a chunk of at most `rows` records.
-    pub(super) fn new(kind: Kind, slot: &'s mut [u64], rows: usize) -> Self {
+    pub(super) fn new(kind: Kind, slot: Slot<'s>, rows: usize) -> Self {
         ChunkColumn {
             slot,
             rows,
-            builder: Builder::new(kind, rows),
+            builder: Builder::new(kind),
         }
     }
 
@@ -182,11 +204,22 @@ impl<'s> ChunkColumn<'s> {
     }
 
     /// Gives the slot back (to parse the chunk again with other types).
-    pub(super) fn into_slot(self) -> &'s mut [u64] {
+    pub(super) fn into_slot(self) -> Slot<'s> {
         self.slot
     }
 
-    /// The parsed chunk column, its 8-byte values left in the slot.
+    /// Ends the chunk's parse: a categorical column encodes its rows now, while its task
+    /// still runs, so its text is dropped before other chunks' text is made.
+    pub(super) fn seal(&mut self) {
+        if let Builder::Cat(c) = &mut self.builder
+            && let CatChunk::Parsing(text) =
+                std::mem::replace(c, CatChunk::Parsing(CatText::default()))
+        {
+            *c = text.seal(self.slot.codes);
+        }
+    }
+
+    /// The parsed chunk column, its values left in the slot.
     pub(super) fn finish(self) -> Builder {
         self.builder
     }
@@ -197,7 +230,9 @@ impl<'s> ChunkColumn<'s> {
         let want = |len: usize| (len / seen.max(1) + 1) * self.rows.saturating_sub(seen) * 9 / 8;
         match &mut self.builder {
             Builder::Str { data, .. } => data.reserve(want(data.len())),
-            Builder::Cat(s) => s.data.reserve(want(s.data.len())),
+            Builder::Cat(CatChunk::Parsing(t)) => {
+                t.reserve(self.rows.saturating_sub(seen), want(t.bytes()))
+            }
             _ => {}
         }
     }
@@ -207,16 +242,21 @@ impl<'s> ChunkColumn<'s> {
             Builder::Nulls(n) => *n += 1,
             Builder::Wide { len, mask, .. } => {
                 // A chunk parsed again may find older values here: write every row.
-                self.slot[*len] = 0;
+                self.slot.wide[*len] = 0;
                 mask.null(*len, self.rows);
                 *len += 1;
             }
             Builder::Str { data, len, mask } => {
-                self.slot[*len] = data.len() as u64;
+                self.slot.wide[*len] = data.len() as u64;
                 mask.null(*len, self.rows);
                 *len += 1;
             }
-            Builder::Cat(s) => s.push(None),
+            Builder::Cat(c) => {
+                if let CatChunk::Parsing(t) = c {
+                    self.slot.codes[t.len()] = NULL_CODE;
+                    t.push_null();
+                }
+            }
         }
     }
 
@@ -239,7 +279,7 @@ impl<'s> ChunkColumn<'s> {
                     } else {
                         Kind::Str
                     };
-                    self.builder = Builder::new(kind, self.rows);
+                    self.builder = Builder::new(kind);
                     for _ in 0..n {
                         self.push_null();
                     }
@@ -250,7 +290,7 @@ impl<'s> ChunkColumn<'s> {
                             Some(x) => x as u64,
                             None if parse_float(field).is_some() => {
                                 // Widen this chunk's integers in place and go on as floats.
-                                for v in &mut self.slot[..*len] {
+                                for v in &mut self.slot.wide[..*len] {
                                     *v = (*v as i64 as f64).to_bits();
                                 }
                                 *kind = Kind::Float;
@@ -271,21 +311,23 @@ impl<'s> ChunkColumn<'s> {
                             None => return false,
                         },
                     };
-                    self.slot[*len] = bits;
+                    self.slot.wide[*len] = bits;
                     mask.valid();
                     *len += 1;
                     return true;
                 }
                 Builder::Str { data, len, mask } => {
                     data.extend_from_slice(field);
-                    self.slot[*len] = data.len() as u64;
+                    self.slot.wide[*len] = data.len() as u64;
                     mask.valid();
                     *len += 1;
                     return true;
                 }
-                Builder::Cat(s) => {
-                    // Fields of validated text are UTF-8: this borrows, it never replaces.
-                    s.push(Some(&String::from_utf8_lossy(field)));
+                Builder::Cat(c) => {
+                    if let CatChunk::Parsing(t) = c {
+                        self.slot.codes[t.len()] = 0;
+                        t.push(field);
+                    }
                     return true;
                 }
             }
@@ -296,7 +338,7 @@ impl<'s> ChunkColumn<'s> {
 /// Moves each chunk's `lens[c]` leading values down so the chunks' rows are contiguous
 /// (a chunk holds fewer rows than lines when it has blank lines or quoted line breaks);
 /// returns the number of rows.
-fn compact(values: &mut [u64], lines: &[usize], lens: &[usize]) -> usize {
+fn compact<T: Copy>(values: &mut [T], lines: &[usize], lens: &[usize]) -> usize {
     let mut at = 0;
     let mut start = 0;
     for (&l, &n) in lines.iter().zip(lens) {
@@ -321,28 +363,128 @@ fn validity(parts: &[Builder]) -> Option<Vec<bool>> {
     Some(out)
 }
 
-/// One column from its chunks: `buf` is the column's 8-byte buffer (one leading slot, then
-/// `lines[c]` slots per chunk), `target` the type every chunk agreed on.
+/// One column's final buffers: 8-byte values (or string end offsets) with one leading slot,
+/// or categorical codes; then `lines[c]` slots per chunk.
+pub(super) struct ColumnBuf {
+    pub(super) wide: Vec<u64>,
+    pub(super) codes: Vec<u32>,
+}
+
+impl ColumnBuf {
+    /// The buffer a column of `kind` fills, for `lines` lines in all.
+    pub(super) fn new(kind: Kind, lines: usize) -> Self {
+        if kind.uses_wide_slots() {
+            ColumnBuf {
+                wide: filled(lines + 1, 0),
+                codes: Vec::new(),
+            }
+        } else {
+            ColumnBuf {
+                wide: Vec::new(),
+                codes: filled(lines, NULL_CODE),
+            }
+        }
+    }
+
+    /// Each chunk's slot, for chunks of `lines[c]` lines.
+    pub(super) fn slots(&mut self, lines: &[usize]) -> Vec<Slot<'_>> {
+        if !self.codes.is_empty() {
+            split_mut(&mut self.codes, lines.iter().copied())
+                .into_iter()
+                .map(|codes| Slot {
+                    wide: Default::default(),
+                    codes,
+                })
+                .collect()
+        } else if !self.wide.is_empty() {
+            split_mut(&mut self.wide[1..], lines.iter().copied())
+                .into_iter()
+                .map(|wide| Slot {
+                    wide,
+                    codes: Default::default(),
+                })
+                .collect()
+        } else {
+            lines.iter().map(|_| Slot::default()).collect()
+        }
+    }
+}
+
+/// A categorical column from its chunks. Chunks coded against their own dictionaries are
+/// merged: one lookup per distinct value of each chunk, then every code is remapped in place.
+/// When any chunk kept its text (too many distinct values), all are encoded from text.
+fn finish_categorical(mut codes: Vec<u32>, parts: Vec<Builder>, lines: &[usize]) -> Categorical {
+    let lens: Vec<usize> = parts.iter().map(Builder::len).collect();
+    let chunks: Vec<CatChunk> = parts
+        .into_iter()
+        .map(|p| match p {
+            Builder::Cat(CatChunk::Parsing(_)) => unreachable!("every chunk is sealed"),
+            Builder::Cat(c) => c,
+            other => unreachable!(
+                "a categorical column's chunks are categorical, not {:?}",
+                other.kind()
+            ),
+        })
+        .collect();
+    let slots = split_mut(&mut codes, lines.iter().copied());
+    if chunks.iter().all(|c| matches!(c, CatChunk::Coded { .. })) {
+        let dictionaries: Vec<&Strings> = chunks
+            .iter()
+            .map(|c| match c {
+                CatChunk::Coded { values, .. } => values,
+                _ => unreachable!("checked above"),
+            })
+            .collect();
+        let (categories, remaps) = merge_dictionaries(&dictionaries);
+        slots
+            .into_par_iter()
+            .zip(&remaps)
+            .zip(&lens)
+            .for_each(|((slot, remap), &len)| {
+                for c in &mut slot[..len] {
+                    if *c != NULL_CODE {
+                        *c = remap[*c as usize];
+                    }
+                }
+            });
+        let rows = compact(&mut codes, lines, &lens);
+        codes.truncate(rows);
+        return Categorical::from_parts(codes, categories);
+    }
+    let texts: Vec<Strings> = chunks
+        .into_par_iter()
+        .zip(slots)
+        .map(|(c, slot)| match c {
+            CatChunk::Text(s) => s,
+            CatChunk::Coded { values, len } => Strings::from_options(
+                slot[..len]
+                    .iter()
+                    .map(|&c| (c != NULL_CODE).then(|| values.raw(c as usize))),
+            ),
+            CatChunk::Parsing(_) => unreachable!("every chunk is sealed"),
+        })
+        .collect();
+    drop(codes);
+    encode_text(&texts)
+}
+
+/// One column from its chunks: `buf` holds the column's final buffer, `target` is the type
+/// every chunk agreed on.
 pub(super) fn finish_column(
-    mut buf: Vec<u64>,
+    buf: ColumnBuf,
     parts: Vec<Builder>,
     lines: &[usize],
     target: Kind,
 ) -> Column {
     let lens: Vec<usize> = parts.iter().map(Builder::len).collect();
     let rows: usize = lens.iter().sum();
+    let ColumnBuf {
+        wide: mut buf,
+        codes,
+    } = buf;
     match target {
         Kind::Infer => Column::Mixed(vec![crate::Value::Null; rows]),
-        Kind::Cat => {
-            let texts: Vec<Strings> = parts
-                .into_iter()
-                .map(|p| match p {
-                    Builder::Cat(s) => s,
-                    other => Strings::from_options(vec![None::<&str>; other.len()]),
-                })
-                .collect();
-            Column::Categorical(encode_text(&texts))
-        }
+        Kind::Cat => Column::Categorical(finish_categorical(codes, parts, lines)),
         Kind::Int | Kind::Float | Kind::Date | Kind::Bool => {
             let mask = validity(&parts);
             split_mut(&mut buf[1..], lines.iter().copied())

@@ -7,6 +7,7 @@
 //! original text is never lost (`"007"` stays `"007"` in a string column).
 
 mod builder;
+mod category;
 mod parser;
 mod source;
 
@@ -19,9 +20,8 @@ use crate::column::Column;
 use crate::error::{FrameError, Result};
 use crate::frame::DataFrame;
 use crate::index::Index;
-use crate::partition::{filled, split_mut};
 
-use builder::{Builder, ChunkColumn, Kind, finish_column};
+use builder::{Builder, ChunkColumn, ColumnBuf, Kind, Slot, finish_column};
 use parser::{Parser, count_lines};
 use source::{FileText, Memory, Source};
 
@@ -190,36 +190,22 @@ fn read_source(src: &impl Source, options: &CsvOptions, min_chunk: usize) -> Res
             }
         })
         .collect();
-    // One leading slot (a string column's first offset), then the chunks' slots.
-    let mut bufs: Vec<Vec<u64>> = initial
+    let mut bufs: Vec<ColumnBuf> = initial
         .iter()
-        .map(|k| {
-            if k.uses_slots() {
-                filled(total_lines + 1, 0)
-            } else {
-                Vec::new()
-            }
-        })
+        .map(|&k| ColumnBuf::new(k, total_lines))
         .collect();
-    let mut slots: Vec<Vec<&mut [u64]>> = (0..chunks.len())
+    let mut slots: Vec<Vec<Slot<'_>>> = (0..chunks.len())
         .map(|_| Vec::with_capacity(ncols))
         .collect();
     for buf in &mut bufs {
-        if buf.is_empty() {
-            slots.iter_mut().for_each(|s| s.push(Default::default()));
-        } else {
-            for (c, slot) in split_mut(&mut buf[1..], lines.iter().copied())
-                .into_iter()
-                .enumerate()
-            {
-                slots[c].push(slot);
-            }
+        for (c, slot) in buf.slots(&lines).into_iter().enumerate() {
+            slots[c].push(slot);
         }
     }
 
     // Parse; then reconcile types across chunks, re-parsing the chunks that must change.
     let mut hints: Vec<Vec<Kind>> = vec![initial; chunks.len()];
-    let mut todo: Vec<(usize, Vec<&mut [u64]>)> = slots.into_iter().enumerate().collect();
+    let mut todo: Vec<(usize, Vec<Slot<'_>>)> = slots.into_iter().enumerate().collect();
     let mut parsed: Vec<Option<Vec<ChunkColumn<'_>>>> = (0..chunks.len()).map(|_| None).collect();
     while !todo.is_empty() {
         let results: Vec<(usize, Result<Vec<ChunkColumn<'_>>>)> = todo
@@ -484,5 +470,71 @@ mod tests {
             assert!(whole.column("n").unwrap().is_null(999));
             assert_eq!(whole.get(1000, "n").unwrap(), 7.into());
         }
+    }
+
+    /// A categorical column whose chunks are coded against their own dictionaries where
+    /// values repeat and keep their text where nearly every value is new, with nulls, blank
+    /// lines and another column re-parsed as text in one chunk: it must hold exactly the
+    /// plain read's text, with sorted categories.
+    #[test]
+    fn categorical_chunks_mixing_dictionaries_and_text_read_like_text() {
+        let mut text = String::from("k,x\n");
+        for r in 0..100_000 {
+            let k = match r {
+                _ if r % 101 == 0 => "NA".to_string(),
+                0..50_000 => ["b", "a", "a value longer than sixteen bytes"][r % 3].to_string(),
+                _ => format!("u{}", r * 7 % 50_021),
+            };
+            let x = if r == 30_000 {
+                "oops".into()
+            } else {
+                r.to_string()
+            };
+            text.push_str(&format!("{k},{x}\n"));
+            if r % 9_000 == 17 {
+                text.push('\n');
+            }
+        }
+        let categorical = CsvOptions {
+            categorical: vec!["k".into()],
+            ..CsvOptions::default()
+        };
+        // Two threads cut the text into 16 chunks of about 6,000 rows: the second half's
+        // chunks hold more distinct values than a chunk dictionary takes.
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let plain = read_chunked(text.as_bytes(), &CsvOptions::default(), 1).unwrap();
+            // The whole text, as many chunks and as one; and only the repeating first part.
+            for (lines, min_chunk) in [(usize::MAX, 1), (usize::MAX, usize::MAX), (40_000, 1)] {
+                let end = text
+                    .match_indices('\n')
+                    .nth(lines)
+                    .map_or(text.len(), |(i, _)| i + 1);
+                let cat = read_chunked(&text.as_bytes()[..end], &categorical, min_chunk).unwrap();
+                let c = cat.column("k").unwrap();
+                let Column::Categorical(codes) = c else {
+                    panic!("k is categorical")
+                };
+                assert!(codes.categories().windows(2).all(|w| w[0] < w[1]));
+                if lines == usize::MAX {
+                    assert_eq!(cat.nrows(), plain.nrows());
+                }
+                assert_eq!(
+                    cat.column("x").unwrap(),
+                    &plain.column("x").unwrap().slice(0, cat.nrows())
+                );
+                let k = plain.column("k").unwrap();
+                for r in 0..cat.nrows() {
+                    assert_eq!(
+                        c.get(r),
+                        k.get(r),
+                        "row {r} of {lines} lines, chunks of {min_chunk}"
+                    );
+                }
+            }
+        });
     }
 }

@@ -5,7 +5,7 @@ use std::ops::Range;
 use crate::error::{FrameError, Result};
 
 use super::CsvOptions;
-use super::builder::{ChunkColumn, Kind};
+use super::builder::{ChunkColumn, Kind, Slot};
 
 /// A field as a range of the text, quoted fields remembering to unescape `""`.
 #[derive(Clone)]
@@ -167,7 +167,7 @@ impl<'a> Parser<'a> {
         rows: usize,
         ncols: usize,
         hints: &[Kind],
-        slots: Vec<&'s mut [u64]>,
+        slots: Vec<Slot<'s>>,
     ) -> Result<Vec<ChunkColumn<'s>>> {
         let mut columns: Vec<ChunkColumn<'s>> = hints
             .iter()
@@ -239,6 +239,7 @@ impl<'a> Parser<'a> {
                 return self.parse_chunk(text, line_base, rows, ncols, &merged, slots);
             }
         }
+        columns.iter_mut().for_each(ChunkColumn::seal);
         Ok(columns)
     }
 }
