@@ -273,10 +273,13 @@ fn peak_rss_mib() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+/// The best time of `runs` runs of `f`, and the last run's result. Each run's result is
+/// dropped before the next starts, as db-benchmark's scripts `del ans` between runs.
 fn time<T>(runs: usize, mut f: impl FnMut() -> BoxResult<T>) -> BoxResult<(f64, T)> {
     let mut best = f64::INFINITY;
     let mut last = None;
     for _ in 0..runs.max(1) {
+        drop(last.take());
         let started = Instant::now();
         let out = f()?;
         best = best.min(started.elapsed().as_secs_f64());
