@@ -18,6 +18,11 @@ mkdir -p "$DIR"
 
 cargo build --release -p stratus-frame --example db_benchmark
 BIN="${CARGO_TARGET_DIR:-target}/release/examples/db_benchmark"
+# mimalloc keeps freed memory for 10 s before handing it back to the OS, as jemalloc (in
+# polars' wheels) does by default; mimalloc's own default is 1 s, after which the next
+# question's buffers are faulted in afresh (this VM charges several seconds of kernel time
+# per GB of fresh memory; see frame/README.md).
+export MIMALLOC_PURGE_DELAY=10000
 "$BIN" gen "$DIR" "$N"
 if [ ! -x "$DIR/venv/bin/python" ]; then
   python3 -m venv "$DIR/venv"

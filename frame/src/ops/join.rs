@@ -78,7 +78,17 @@ impl DataFrame {
             || Pick::new(&lidx, self.nrows()),
             || Pick::new(&ridx, right.nrows()),
         );
-        let lcols: Vec<Arc<Column>> = self.columns.par_iter().map(|c| lpick.gather(c)).collect();
+        // Both sides' columns in one parallel pass: a small right side's columns fill the
+        // time the left side's last wide column would leave one core idle.
+        let jobs: Vec<(&Pick<'_>, &Arc<Column>)> = self
+            .columns
+            .iter()
+            .map(|c| (&lpick, c))
+            .chain(right_keep.iter().map(|&i| (&rpick, &right.columns[i])))
+            .collect();
+        let mut gathered: Vec<Arc<Column>> = jobs.par_iter().map(|(p, c)| p.gather(c)).collect();
+        let rcols = gathered.split_off(self.ncols());
+        let lcols = gathered;
         for (i, name) in self.names.iter().enumerate() {
             let mut col = Arc::clone(&lcols[i]);
             if shared.contains(name.as_str()) && matches!(how, JoinHow::Right | JoinHow::Outer) {
@@ -94,10 +104,6 @@ impl DataFrame {
             names.push(label);
             columns.push(col);
         }
-        let rcols: Vec<Arc<Column>> = right_keep
-            .par_iter()
-            .map(|&i| rpick.gather(&right.columns[i]))
-            .collect();
         for (&i, col) in right_keep.iter().zip(rcols) {
             let name = &right.names[i];
             names.push(if left_names.contains(name.as_str()) {
@@ -301,20 +307,25 @@ fn match_rows(
 ) -> Result<Pairs> {
     let nl = lk[0].len();
     let nr = rk[0].len();
-    // Factorize both sides at once, so equal keys get one code.
-    let mut stacked = Vec::with_capacity(lk.len());
-    for i in 0..lk.len() {
-        let (l, r) = unify(lk[i], rk[i], ln[i], rn[i])?;
-        stacked.push(Column::concat(&[&l, &r]));
-    }
-    let refs: Vec<&Column> = stacked.iter().collect();
-    let groups = if nl + nr == 0 {
+    if nl + nr == 0 {
         return Ok((Side::Rows(Vec::new()), Side::Rows(Vec::new())));
-    } else {
-        factorize(&refs)
+    }
+    let mut stacked = Vec::with_capacity(lk.len());
+    let (codes, ng) = match small_range_codes(lk, rk, how) {
+        Some(direct) => direct,
+        None => {
+            // Factorize both sides at once, so equal keys get one code.
+            for i in 0..lk.len() {
+                let (l, r) = unify(lk[i], rk[i], ln[i], rn[i])?;
+                stacked.push(Column::concat(&[&l, &r]));
+            }
+            let refs: Vec<&Column> = stacked.iter().collect();
+            let groups = factorize(&refs);
+            let ng = groups.len();
+            (groups.codes, ng)
+        }
     };
-    let (lcodes, rcodes) = groups.codes.split_at(nl);
-    let ng = groups.len();
+    let (lcodes, rcodes) = codes.split_at(nl);
 
     let (build, probe, flipped) = match how {
         JoinHow::Right => (lcodes, rcodes, true),
@@ -368,6 +379,57 @@ fn match_rows(
     } else {
         (probe_side, build_side)
     })
+}
+
+/// Join codes for one integer key (Int64 or Datetime on both sides) whose values span a
+/// small range: each value's offset from the smallest, plus one (0 is null, which matches
+/// null as in pandas), left rows then right rows. Equal keys get equal codes without
+/// stacking the two key columns or numbering groups by first appearance: matching only
+/// buckets rows by code. `None` for other keys, wide ranges, and outer joins (whose row
+/// order sorts by the stacked key).
+fn small_range_codes(lk: &[&Column], rk: &[&Column], how: JoinHow) -> Option<(Vec<u32>, usize)> {
+    let (l, r) = match (lk, rk, how) {
+        (_, _, JoinHow::Outer) => return None,
+        ([Column::Int64(l)], [Column::Int64(r)], _)
+        | ([Column::Datetime(l)], [Column::Datetime(r)], _) => (l, r),
+        _ => return None,
+    };
+    let (nl, nr) = (l.len(), r.len());
+    let bounds = |p: &crate::column::Prim<i64>| {
+        (0..p.len())
+            .into_par_iter()
+            .with_min_len(1 << 14)
+            .filter(|&i| p.is_valid(i))
+            .fold(
+                || (i64::MAX, i64::MIN),
+                |(lo, hi), i| (lo.min(p.values[i]), hi.max(p.values[i])),
+            )
+            .reduce(|| (i64::MAX, i64::MIN), |a, b| (a.0.min(b.0), a.1.max(b.1)))
+    };
+    let ((llo, lhi), (rlo, rhi)) = rayon::join(|| bounds(l), || bounds(r));
+    let (lo, hi) = (llo.min(rlo), lhi.max(rhi));
+    // Every key null: one code. Otherwise the range, as the factorizer bounds direct tables.
+    let range = if lo > hi {
+        0
+    } else {
+        hi as i128 - lo as i128 + 1
+    };
+    if range as u128 > ((nl + nr) as u128).max(1 << 16) * 2 {
+        return None;
+    }
+    let code = |p: &crate::column::Prim<i64>, i: usize| {
+        if p.is_valid(i) {
+            (p.values[i] - lo) as u32 + 1
+        } else {
+            0
+        }
+    };
+    let codes = (0..nl + nr)
+        .into_par_iter()
+        .with_min_len(1 << 14)
+        .map(|i| if i < nl { code(l, i) } else { code(r, i - nl) })
+        .collect();
+    Some((codes, range as usize + 1))
 }
 
 /// The general matching: for each probe row, a pair per build row of its key (or one pair
@@ -464,4 +526,46 @@ fn outer_order(
         perm.iter().map(|&i| left[i]).collect(),
         perm.iter().map(|&i| right[i]).collect(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ints(v: &[Option<i64>]) -> Column {
+        Column::from(v.to_vec())
+    }
+
+    #[test]
+    fn small_range_codes_match_equal_keys_and_nulls_only() {
+        let l = ints(&[Some(-3), None, Some(7), Some(-3)]);
+        let r = ints(&[Some(7), None, Some(0)]);
+        let (codes, ng) = small_range_codes(&[&l], &[&r], JoinHow::Inner).expect("small range");
+        assert_eq!(ng, 12); // -3..=7 and null
+        assert_eq!(codes, [1, 0, 11, 1, 11, 0, 4]);
+        // Every key null: one code for all.
+        let n = ints(&[None, None]);
+        assert_eq!(
+            small_range_codes(&[&n], &[&n], JoinHow::Left),
+            Some((vec![0, 0, 0, 0], 1))
+        );
+    }
+
+    #[test]
+    fn wide_ranges_outer_joins_and_other_types_take_the_factorizer() {
+        let wide = ints(&[Some(i64::MIN), Some(i64::MAX)]);
+        let small = ints(&[Some(1)]);
+        assert_eq!(small_range_codes(&[&wide], &[&small], JoinHow::Inner), None);
+        assert_eq!(
+            small_range_codes(&[&small], &[&small], JoinHow::Outer),
+            None
+        );
+        let text = Column::from(vec![Some("a")]);
+        assert_eq!(small_range_codes(&[&text], &[&text], JoinHow::Inner), None);
+        // Extreme keys still join correctly through the general path.
+        let l = DataFrame::new(vec![("k", wide.clone())]).unwrap();
+        let r = DataFrame::new(vec![("k", wide), ("v", Column::from(vec![1i64, 2]))]).unwrap();
+        let out = l.merge(&r, &["k"], &["k"], JoinHow::Inner).unwrap();
+        assert_eq!(out.column("v").unwrap(), &Column::from(vec![1i64, 2]));
+    }
 }
