@@ -11,7 +11,7 @@ use std::hash::{BuildHasher, Hash};
 
 use rayon::prelude::*;
 
-use crate::column::{Column, NULL_CODE, PAR_THRESHOLD};
+use crate::column::{Column, NULL_CODE, PAR_THRESHOLD, Prim};
 use crate::partition::filled;
 use crate::value::KeyValue;
 
@@ -92,22 +92,9 @@ fn factorize_one(col: &Column) -> Groups {
     match col {
         Column::Int64(p) | Column::Datetime(p) => {
             let valid = |i: usize| p.is_valid(i);
-            // Both scans run in parallel: on 1e7-row join keys they cost as much as the
-            // (sequential) table pass itself.
-            let (lo, hi) = (0..n)
-                .into_par_iter()
-                .with_min_len(1 << 14)
-                .filter(|&i| valid(i))
-                .fold(
-                    || (i64::MAX, i64::MIN),
-                    |(lo, hi), i| {
-                        let v = p.values[i];
-                        (lo.min(v), hi.max(v))
-                    },
-                )
-                .reduce(|| (i64::MAX, i64::MIN), |a, b| (a.0.min(b.0), a.1.max(b.1)));
-            let range = (hi as i128 - lo as i128 + 1).max(0) as u128;
-            if range > 0 && range <= (n as u128).max(1 << 16) * 2 {
+            let (lo, hi) = int_bounds(p);
+            let range = direct_range(lo, hi, n).filter(|&r| r > 0);
+            if let Some(range) = range {
                 // Small value range: a direct table beats hashing. Slot 0 is null.
                 let mapped: Vec<u64> = (0..n)
                     .into_par_iter()
@@ -120,7 +107,7 @@ fn factorize_one(col: &Column) -> Groups {
                         }
                     })
                     .collect();
-                factorize_dense(&mapped, range as usize + 1)
+                factorize_dense(&mapped, range + 1)
             } else {
                 factorize_by(n, |i| valid(i).then(|| p.values[i]))
             }
@@ -169,6 +156,27 @@ fn factorize_one(col: &Column) -> Groups {
             Groups { codes, first_rows }
         }
     }
+}
+
+/// The smallest and largest valid value, `(i64::MAX, i64::MIN)` when none is. The scan runs
+/// in parallel: on 1e7-row join keys it costs as much as a sequential table pass.
+pub(crate) fn int_bounds(p: &Prim<i64>) -> (i64, i64) {
+    (0..p.len())
+        .into_par_iter()
+        .with_min_len(1 << 14)
+        .filter(|&i| p.is_valid(i))
+        .fold(
+            || (i64::MAX, i64::MIN),
+            |(lo, hi), i| (lo.min(p.values[i]), hi.max(p.values[i])),
+        )
+        .reduce(|| (i64::MAX, i64::MIN), |a, b| (a.0.min(b.0), a.1.max(b.1)))
+}
+
+/// How many values `lo..=hi` spans (0 when `lo > hi`: no valid value), when that is small
+/// enough for a direct table over `n` rows to beat hashing.
+pub(crate) fn direct_range(lo: i64, hi: i64, n: usize) -> Option<usize> {
+    let range = (hi as i128 - lo as i128 + 1).max(0) as u128;
+    (range <= (n as u128).max(1 << 16) * 2).then_some(range as usize)
 }
 
 /// Factorizes values known to lie in `0..space` with a direct table.

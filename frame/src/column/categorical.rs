@@ -94,6 +94,7 @@ impl Categorical {
 mod encode {
     use std::collections::HashMap;
     use std::hash::{BuildHasher, Hash, Hasher};
+    use std::ops::Range;
 
     use rayon::prelude::*;
 
@@ -213,17 +214,14 @@ mod encode {
         let locals: Vec<(Strings, Vec<u32>)> = parts
             .par_iter()
             .map(|s| {
-                let mut map: HashMap<&str, u32, foldhash::fast::FixedState> = HashMap::default();
-                let mut values = Strings::with_capacity(0, 0);
-                let codes = (0..s.len())
-                    .map(|i| match s.get(i) {
-                        None => NULL_CODE,
-                        Some(v) => *map.entry(v).or_insert_with(|| {
-                            values.push(Some(v));
-                            (values.len() - 1) as u32
-                        }),
-                    })
+                let mut codes: Vec<u32> = (0..s.len())
+                    .map(|i| if s.is_valid(i) { 0 } else { NULL_CODE })
                     .collect();
+                let valid = (0..s.len())
+                    .filter(|&i| s.is_valid(i))
+                    .map(|i| s.offsets[i]..s.offsets[i + 1]);
+                let values = encode_chunk(s.data.as_bytes(), valid, &mut codes, usize::MAX)
+                    .expect("no limit on distinct values");
                 (values, codes)
             })
             .collect();
@@ -243,6 +241,64 @@ mod encode {
             })
             .collect();
         (categories, codes)
+    }
+
+    /// A string of at most 15 bytes, `data[range]`, as one integer: its bytes, zero-padded,
+    /// and its length in the last byte (so `"a"` and `"a\0"` differ). Comparing these is one
+    /// integer compare where comparing slices is a `memcmp` call per probe. The bytes are
+    /// read as one 16-byte load and masked when the buffer reaches that far: copying a short
+    /// value into a zeroed array and reading it back as an integer stalls on the
+    /// store-to-load forward.
+    #[inline]
+    fn packed(data: &[u8], range: Range<usize>) -> Option<u128> {
+        let len = range.len();
+        if len >= 16 {
+            return None;
+        }
+        let raw = match data.get(range.start..range.start + 16) {
+            Some(w) => u128::from_le_bytes(w.try_into().expect("16 bytes")),
+            None => {
+                let mut b = [0u8; 16];
+                b[..len].copy_from_slice(&data[range]);
+                u128::from_le_bytes(b)
+            }
+        };
+        let bytes = raw & ((1u128 << (8 * len)) - 1);
+        Some(bytes | (len as u128) << 120)
+    }
+
+    /// Codes one row chunk against a dictionary of its own. `valid` yields, in row order,
+    /// the byte range in `data` of each row whose entry in `codes` is not [`NULL_CODE`];
+    /// each such entry gets its value's code, values numbered in order of first appearance.
+    /// Returns the distinct values in that order, or `None` once more than `limit` appear.
+    pub(crate) fn encode_chunk(
+        data: &[u8],
+        mut valid: impl Iterator<Item = Range<usize>>,
+        codes: &mut [u32],
+        limit: usize,
+    ) -> Option<Strings> {
+        type Map<K> = HashMap<K, u32, foldhash::fast::FixedState>;
+        let mut short: Map<u128> = Map::default();
+        let mut long: Map<&[u8]> = Map::default();
+        let mut values = Strings::with_capacity(0, 0);
+        for code in codes.iter_mut().filter(|c| **c != NULL_CODE) {
+            let range = valid.next().expect("one range per valid row");
+            let next = values.len() as u32;
+            let c = match packed(data, range.clone()) {
+                Some(key) => *short.entry(key).or_insert(next),
+                None => *long.entry(&data[range.clone()]).or_insert(next),
+            };
+            if c == next {
+                if values.len() == limit {
+                    return None;
+                }
+                // Whole values cut from UTF-8 text at ASCII bytes: this borrows, never
+                // replaces.
+                values.push(Some(&String::from_utf8_lossy(&data[range])));
+            }
+            *code = c;
+        }
+        Some(values)
     }
 
     /// Merges dictionaries of distinct values (one per row chunk, each in its own code
@@ -410,6 +466,28 @@ mod encode {
         }
 
         #[test]
+        fn chunk_encoding_stops_past_its_limit() {
+            let s = chunk(0..200, 50);
+            let run = |limit| {
+                let mut codes: Vec<u32> = (0..s.len())
+                    .map(|i| if s.is_valid(i) { 0 } else { NULL_CODE })
+                    .collect();
+                let valid = (0..s.len())
+                    .filter(|&i| s.is_valid(i))
+                    .map(|i| s.offsets[i]..s.offsets[i + 1]);
+                encode_chunk(s.data.as_bytes(), valid, &mut codes, limit)
+            };
+            let distinct = s
+                .iter()
+                .flatten()
+                .collect::<std::collections::HashSet<_>>()
+                .len();
+            assert!(distinct > 10, "{distinct}");
+            assert!(run(10).is_none());
+            assert_eq!(run(distinct).expect("within the limit").len(), distinct);
+        }
+
+        #[test]
         fn both_paths_match_the_simple_encoder() {
             // Few values: chunk-local tables.
             check(&[
@@ -426,4 +504,4 @@ mod encode {
     }
 }
 
-pub(crate) use encode::{encode as encode_text, merge_dictionaries};
+pub(crate) use encode::{encode as encode_text, encode_chunk, merge_dictionaries};

@@ -8,7 +8,7 @@ mod strings;
 use std::collections::HashSet;
 
 pub use categorical::Categorical;
-pub(crate) use categorical::{NULL_CODE, encode_text, merge_dictionaries};
+pub(crate) use categorical::{NULL_CODE, encode_chunk, encode_text, merge_dictionaries};
 
 /// The row position that stands for "no row" (a null) in [`Column::take_nullable`].
 pub(crate) const NO_ROW: usize = usize::MAX;

@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::column::{Column, NO_ROW, PAR_THRESHOLD};
+use crate::column::{Column, NO_ROW, PAR_THRESHOLD, Prim};
 use crate::dtype::DType;
 use crate::error::{FrameError, Result};
-use crate::factorize::factorize;
+use crate::factorize::{direct_range, factorize, int_bounds};
 use crate::frame::DataFrame;
 use crate::index::Index;
 use crate::ops::sort::sorted_rows;
@@ -395,29 +395,11 @@ fn small_range_codes(lk: &[&Column], rk: &[&Column], how: JoinHow) -> Option<(Ve
         _ => return None,
     };
     let (nl, nr) = (l.len(), r.len());
-    let bounds = |p: &crate::column::Prim<i64>| {
-        (0..p.len())
-            .into_par_iter()
-            .with_min_len(1 << 14)
-            .filter(|&i| p.is_valid(i))
-            .fold(
-                || (i64::MAX, i64::MIN),
-                |(lo, hi), i| (lo.min(p.values[i]), hi.max(p.values[i])),
-            )
-            .reduce(|| (i64::MAX, i64::MIN), |a, b| (a.0.min(b.0), a.1.max(b.1)))
-    };
-    let ((llo, lhi), (rlo, rhi)) = rayon::join(|| bounds(l), || bounds(r));
+    let ((llo, lhi), (rlo, rhi)) = rayon::join(|| int_bounds(l), || int_bounds(r));
     let (lo, hi) = (llo.min(rlo), lhi.max(rhi));
-    // Every key null: one code. Otherwise the range, as the factorizer bounds direct tables.
-    let range = if lo > hi {
-        0
-    } else {
-        hi as i128 - lo as i128 + 1
-    };
-    if range as u128 > ((nl + nr) as u128).max(1 << 16) * 2 {
-        return None;
-    }
-    let code = |p: &crate::column::Prim<i64>, i: usize| {
+    // Every key null: a range of 0, one code for all.
+    let range = direct_range(lo, hi, nl + nr)?;
+    let code = |p: &Prim<i64>, i: usize| {
         if p.is_valid(i) {
             (p.values[i] - lo) as u32 + 1
         } else {
@@ -429,7 +411,7 @@ fn small_range_codes(lk: &[&Column], rk: &[&Column], how: JoinHow) -> Option<(Ve
         .with_min_len(1 << 14)
         .map(|i| if i < nl { code(l, i) } else { code(r, i - nl) })
         .collect();
-    Some((codes, range as usize + 1))
+    Some((codes, range + 1))
 }
 
 /// The general matching: for each probe row, a pair per build row of its key (or one pair

@@ -427,14 +427,14 @@ fn finish_categorical(mut codes: Vec<u32>, parts: Vec<Builder>, lines: &[usize])
         })
         .collect();
     let slots = split_mut(&mut codes, lines.iter().copied());
-    if chunks.iter().all(|c| matches!(c, CatChunk::Coded { .. })) {
-        let dictionaries: Vec<&Strings> = chunks
-            .iter()
-            .map(|c| match c {
-                CatChunk::Coded { values, .. } => values,
-                _ => unreachable!("checked above"),
-            })
-            .collect();
+    let dictionaries: Option<Vec<&Strings>> = chunks
+        .iter()
+        .map(|c| match c {
+            CatChunk::Coded { values, .. } => Some(values),
+            _ => None,
+        })
+        .collect();
+    if let Some(dictionaries) = dictionaries {
         let (categories, remaps) = merge_dictionaries(&dictionaries);
         slots
             .into_par_iter()

@@ -8,9 +8,7 @@
 //! chunk's records are parsed, not while, keeps the dictionary in cache: during the parse the
 //! streaming file text evicts it (measured 5x slower for 1e5 distinct values).
 
-use std::collections::HashMap;
-
-use crate::column::{NULL_CODE, Strings};
+use crate::column::{NULL_CODE, Strings, encode_chunk};
 
 /// A chunk's categorical column while it parses: the text of its valid rows, back to back.
 /// Its slot of the column's code buffer holds [`NULL_CODE`] for null rows.
@@ -69,7 +67,12 @@ impl CatText {
     pub(super) fn seal(self, codes: &mut [u32]) -> CatChunk {
         let codes = &mut codes[..self.len];
         let limit = (self.ends.len() / 4).max(1 << 12);
-        match encode(&self.data, &self.ends, codes, limit) {
+        let valid = self.ends.iter().scan(0, |start, &end| {
+            let range = *start..end;
+            *start = end;
+            Some(range)
+        });
+        match encode_chunk(&self.data, valid, codes, limit) {
             Some(values) => CatChunk::Coded {
                 values,
                 len: self.len,
@@ -104,65 +107,12 @@ impl CatText {
     }
 }
 
-/// Field `data[start..end]`, when at most 15 bytes long, as one integer: its bytes,
-/// zero-padded, and its length in the last byte (so `"a"` and `"a\0"` differ). Comparing
-/// these is one integer compare where comparing slices is a `memcmp` call per probe. The
-/// bytes are read as one 16-byte load and masked when the buffer reaches that far: copying
-/// a short field into a zeroed array and reading it back as an integer stalls on the
-/// store-to-load forward.
-#[inline]
-fn packed(data: &[u8], start: usize, end: usize) -> Option<u128> {
-    let len = end - start;
-    if len >= 16 {
-        return None;
-    }
-    let raw = match data.get(start..start + 16) {
-        Some(w) => u128::from_le_bytes(w.try_into().expect("16 bytes")),
-        None => {
-            let mut b = [0u8; 16];
-            b[..len].copy_from_slice(&data[start..end]);
-            u128::from_le_bytes(b)
-        }
-    };
-    let bytes = raw & ((1u128 << (8 * len)) - 1);
-    Some(bytes | (len as u128) << 120)
-}
-
-/// Codes for the valid rows of `data` (cut at `ends`) into `codes`, skipping the rows marked
-/// [`NULL_CODE`]; the distinct values in first-seen order, or `None` past `limit` of them.
-fn encode(data: &[u8], ends: &[usize], codes: &mut [u32], limit: usize) -> Option<Strings> {
-    type Map<K> = HashMap<K, u32, foldhash::fast::FixedState>;
-    let mut short: Map<u128> = Map::default();
-    let mut long: Map<&[u8]> = Map::default();
-    let mut values = Strings::with_capacity(0, 0);
-    let mut start = 0;
-    let mut ends = ends.iter();
-    for code in codes.iter_mut().filter(|c| **c != NULL_CODE) {
-        let end = *ends.next().expect("one end per valid row");
-        let field = &data[start..end];
-        let next = values.len() as u32;
-        let c = match packed(data, start, end) {
-            Some(key) => *short.entry(key).or_insert(next),
-            None => *long.entry(field).or_insert(next),
-        };
-        start = end;
-        if c == next {
-            if values.len() == limit {
-                return None;
-            }
-            // Fields of validated text are UTF-8: this borrows, it never replaces.
-            values.push(Some(&String::from_utf8_lossy(field)));
-        }
-        *code = c;
-    }
-    Some(values)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn parse(rows: &[Option<&str>], limit: usize) -> (Option<Strings>, Vec<u32>) {
+    /// `rows` pushed as a chunk's parse pushes them, then sealed; with the codes written.
+    fn sealed(rows: &[Option<&str>]) -> (CatChunk, Vec<u32>) {
         let mut text = CatText::default();
         let mut codes = Vec::new();
         for r in rows {
@@ -177,8 +127,15 @@ mod tests {
                 }
             }
         }
-        let out = encode(&text.data, &text.ends, &mut codes, limit);
-        (out, codes)
+        let chunk = text.seal(&mut codes);
+        (chunk, codes)
+    }
+
+    fn values(chunk: &CatChunk) -> Vec<Option<&str>> {
+        let CatChunk::Coded { values, .. } = chunk else {
+            panic!("a chunk of few distinct values is coded")
+        };
+        values.iter().collect()
     }
 
     #[test]
@@ -193,17 +150,15 @@ mod tests {
             Some(""),
             Some(long),
         ];
-        let (values, codes) = parse(&rows, 100);
-        let values = values.expect("under the limit");
-        let values: Vec<_> = values.iter().collect();
-        assert_eq!(values, [Some("b"), Some("a"), Some(long), Some("")]);
+        let (chunk, codes) = sealed(&rows);
+        assert_eq!(values(&chunk), [Some("b"), Some("a"), Some(long), Some("")]);
         assert_eq!(codes, [0, NULL_CODE, 1, 2, 0, 3, 2]);
     }
 
     #[test]
     fn packed_keys_tell_trailing_zero_bytes_apart() {
-        let (values, codes) = parse(&[Some("a"), Some("a\0"), Some("a")], 100);
-        assert_eq!(values.expect("under the limit").len(), 2);
+        let (chunk, codes) = sealed(&[Some("a"), Some("a\0"), Some("a")]);
+        assert_eq!(values(&chunk).len(), 2);
         assert_eq!(codes, [0, 1, 0]);
     }
 
@@ -212,21 +167,9 @@ mod tests {
         let rows: Vec<String> = (0..5000).map(|i| format!("v{i}")).collect();
         let mut opts: Vec<Option<&str>> = rows.iter().map(|s| Some(s.as_str())).collect();
         opts[7] = None;
-        assert!(parse(&opts, 10).0.is_none());
-        let mut text = CatText::default();
-        let mut codes = vec![0u32; opts.len()];
-        for (r, c) in opts.iter().zip(&mut codes) {
-            match r {
-                Some(s) => text.push(s.as_bytes()),
-                None => {
-                    text.push_null();
-                    *c = NULL_CODE;
-                }
-            }
-        }
         // 4,999 distinct values in as many valid rows: past the floor of 4,096 values and
         // over a quarter of the rows, so the chunk keeps its text.
-        let CatChunk::Text(strings) = text.seal(&mut codes) else {
+        let (CatChunk::Text(strings), _) = sealed(&opts) else {
             panic!("a chunk of distinct values keeps its text")
         };
         assert_eq!(strings.iter().collect::<Vec<_>>(), opts);
