@@ -48,11 +48,11 @@ pub enum Error {
     #[error("not a Stratus cardest model file")]
     NotAModel,
     /// A model file of a format version this build cannot read.
-    #[error("model file version {found}, this build reads version {supported}")]
+    #[error("model file version {found}, this build reads versions 3 to {supported}")]
     ModelVersion {
         /// Version in the file.
         found: u32,
-        /// Version this build reads.
+        /// The newest version this build reads (and the one it writes).
         supported: u32,
     },
     /// A model file ends early, has trailing bytes or inconsistent sizes.

@@ -26,7 +26,7 @@ use stratus_sim::SimRng;
 
 use crate::error::{Error, Result};
 use crate::factor::Factor;
-use crate::made::{Compiled, Made};
+use crate::made::{Compiled, Made, exp_nonpositive};
 use crate::predicate::{CodeSet, Query, Resolved};
 use crate::table::Table;
 
@@ -281,25 +281,6 @@ fn nth_code(ranges: &[Range<u32>], mut i: usize) -> u32 {
     ranges.last().map_or(0, |r| r.end - 1)
 }
 
-/// `e^x` for `x <= 0` (a softmax numerator after subtracting the maximum), to a relative
-/// error below 2e-5: `2^(x log2 e)` split into an integer power set in the exponent bits and
-/// a degree-6 polynomial for the fraction. Unlike `f32::exp` it inlines and vectorises, and
-/// the estimator spends most of its non-matrix time here.
-fn exp_nonpositive(x: f32) -> f32 {
-    // Below -87 the result is under f32's normal range; the softmax treats it as zero.
-    let t = x.max(-87.0) * std::f32::consts::LOG2_E;
-    let truncated = t as i32;
-    // Floor without a libm call: truncation rounds negatives up.
-    let i = truncated - i32::from((truncated as f32) > t);
-    let f = t - i as f32;
-    let p = 1.0
-        + f * (std::f32::consts::LN_2
-            + f * (0.240_226_5
-                + f * (0.055_504_11
-                    + f * (0.009_618_129 + f * (0.001_333_355_8 + f * 0.000_154_035_3)))));
-    f32::from_bits(((i + 127) as u32) << 23) * p
-}
-
 /// The position (within the codes of `ranges`, in order) where the running sum of `exps`
 /// over them first exceeds `x`; `masses` are the per-range sums, so whole ranges are skipped.
 fn scan(exps: &[f32], ranges: &[Range<u32>], masses: &[f64], mut x: f64) -> usize {
@@ -337,23 +318,6 @@ fn lane_sum(v: &[f32]) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fast_exp_matches_std() {
-        let mut worst = 0.0f32;
-        for k in 0..=200_000 {
-            let x = -(k as f32) * 87.0 / 200_000.0;
-            let want = x.exp();
-            let got = exp_nonpositive(x);
-            if want > 1e-30 {
-                worst = worst.max((got - want).abs() / want);
-            }
-        }
-        assert!(worst < 2e-5, "worst relative error {worst}");
-        assert_eq!(exp_nonpositive(0.0), 1.0);
-        assert!(exp_nonpositive(-1000.0) < 1e-37);
-        assert!(exp_nonpositive(f32::NEG_INFINITY) < 1e-37);
-    }
 
     #[test]
     fn lane_sum_adds_everything() {

@@ -8,19 +8,22 @@
 //! fixed order. The connectivity masks are not stored: they are a function of the
 //! configuration, rebuilt by [`Made::new`]. The factorization is stored explicitly and
 //! checked against the one `factor_bits` gives, so a file never silently maps codes onto
-//! digits differently from the model that wrote it. Versions 1 (f64 MADE, one-hot only) and
-//! 2 (no factorization) are no longer read: their files are rejected with
-//! [`Error::ModelVersion`].
+//! digits differently from the model that wrote it. Version 4 differs from version 3 only
+//! in how the hidden units' degrees are laid out (sorted instead of cyclic), which the
+//! masks are rebuilt from; both are read. Versions 1 (f64 MADE, one-hot only) and 2 (no
+//! factorization) are no longer read: their files are rejected with [`Error::ModelVersion`].
 
 use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::factor::{Factor, Factorization};
-use crate::made::{InputEncoding, Made, MadeConfig, OutputEncoding, Real, tensor_lengths};
+use crate::made::{
+    DegreeLayout, InputEncoding, Made, MadeConfig, OutputEncoding, Real, tensor_lengths,
+};
 
 const MAGIC: &[u8; 8] = b"STRCDEST";
-/// The format version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 3;
+/// The format version this build writes (it also reads version 3).
+pub const FORMAT_VERSION: u32 = 4;
 
 impl Made {
     /// Serialise the model.
@@ -67,13 +70,16 @@ impl Made {
         if r.take(8)? != MAGIC {
             return Err(Error::NotAModel);
         }
-        let version = r.u32()?;
-        if version != FORMAT_VERSION {
-            return Err(Error::ModelVersion {
-                found: version,
-                supported: FORMAT_VERSION,
-            });
-        }
+        let layout = match r.u32()? {
+            3 => DegreeLayout::Cyclic,
+            FORMAT_VERSION => DegreeLayout::Sorted,
+            found => {
+                return Err(Error::ModelVersion {
+                    found,
+                    supported: FORMAT_VERSION,
+                });
+            }
+        };
         let n = r.u32()? as usize;
         // Each domain takes 4 bytes: reject absurd counts before allocating.
         if n.saturating_mul(4) > bytes.len() {
@@ -137,8 +143,8 @@ impl Made {
         if expected.saturating_mul(f32::BYTES) != bytes.len() - r.pos {
             return Err(Error::CorruptModel("parameter payload has the wrong size"));
         }
-        let mut model =
-            Made::new(&domains, &cfg).map_err(|_| Error::CorruptModel("invalid configuration"))?;
+        let mut model = Made::build(&domains, &cfg, layout)
+            .map_err(|_| Error::CorruptModel("invalid configuration"))?;
         for t in model.params.tensors_mut() {
             for x in t {
                 *x = f32::read_le(r.take(f32::BYTES)?);
@@ -190,5 +196,31 @@ impl Reader<'_> {
         Ok(u64::from_le_bytes(
             self.take(8)?.try_into().expect("8 bytes"),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::made::{DegreeLayout, Network};
+
+    /// A format-3 file (cyclic degrees) still loads as the model that wrote it, and a
+    /// current one round-trips with sorted degrees; the two layouts build different masks,
+    /// so the version is what tells them apart.
+    #[test]
+    fn both_degree_layouts_round_trip() {
+        let cfg = MadeConfig {
+            hidden: 16,
+            seed: 3,
+            ..Default::default()
+        };
+        let domains = [4, 7, 3, 5];
+        let sorted = Made::new(&domains, &cfg).unwrap();
+        assert_eq!(Made::from_bytes(&sorted.to_bytes()).unwrap(), sorted);
+        let cyclic = Network::<f32>::build(&domains, &cfg, DegreeLayout::Cyclic).unwrap();
+        assert_ne!(cyclic, sorted);
+        let mut v3 = cyclic.to_bytes();
+        v3[8..12].copy_from_slice(&3u32.to_le_bytes());
+        assert_eq!(Made::from_bytes(&v3).unwrap(), cyclic);
     }
 }

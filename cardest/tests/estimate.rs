@@ -267,7 +267,7 @@ fn model_file_round_trip_and_errors() {
         Made::from_bytes(&v2),
         Err(Error::ModelVersion {
             found: 9,
-            supported: 3
+            supported: 4
         })
     ));
     // A file of the previous format (no factorization) is a wrong version, not garbage.
@@ -277,7 +277,7 @@ fn model_file_round_trip_and_errors() {
         Made::from_bytes(&v2),
         Err(Error::ModelVersion {
             found: 2,
-            supported: 3
+            supported: 4
         })
     ));
     let mut longer = bytes;

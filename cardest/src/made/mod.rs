@@ -32,6 +32,7 @@ use crate::factor::Factorization;
 
 pub(crate) use infer::Compiled;
 pub use real::Real;
+pub(crate) use real::exp_nonpositive;
 
 /// How a column's value enters the network.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,6 +106,20 @@ impl Default for MadeConfig {
 /// unsplit model at 2.2× the estimate speed; splitting every column over 1,024 codes was
 /// 3.4× cheaper to train but fitted markedly worse with a 128-unit trunk.
 pub const DEFAULT_FACTOR_BITS: u32 = 12;
+
+/// How the hidden units' degrees are laid out across a layer. Only the order differs: the
+/// same number of units has each degree either way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DegreeLayout {
+    /// Degrees cycle through `1..=max` from a seeded random start (model files up to
+    /// format 3).
+    Cyclic,
+    /// Degrees in non-decreasing order, so the units feeding column `c` (those of degree
+    /// `<= c`) are a prefix of the layer: each column's output block is then a product with
+    /// only those units, about half the work of the dense output layer on a table like
+    /// flights, whose large columns come early.
+    Sorted,
+}
 
 /// The trainable tensors (also the shape of gradients and Adam moments).
 #[derive(Clone, Debug, PartialEq)]
@@ -202,6 +217,11 @@ pub struct Network<F> {
     /// Each hidden unit's degree: it sees the inputs of network columns `< degree` and feeds
     /// the outputs of columns `>= degree`.
     hid_deg: Vec<usize>,
+    /// How `hid_deg` is laid out.
+    layout: DegreeLayout,
+    /// With [`DegreeLayout::Sorted`], per network column the number of leading hidden units
+    /// that feed it (the rest are masked out of its output block).
+    head_units: Vec<usize>,
     pub(crate) params: Params<F>,
     /// 0/1 connectivity masks of `w_in`, `w_hidden`, `w_out`.
     mask_in: Array2<F>,
@@ -218,6 +238,12 @@ impl<F: Real> Network<F> {
     /// A freshly initialised model of a table whose columns have these domains; columns
     /// of more than `2^cfg.factor_bits` codes are factorized.
     pub fn new(domains: &[usize], cfg: &MadeConfig) -> Result<Self> {
+        Self::build(domains, cfg, DegreeLayout::Sorted)
+    }
+
+    /// [`Network::new`] with an explicit degree layout (older model files use the cyclic
+    /// one).
+    pub(crate) fn build(domains: &[usize], cfg: &MadeConfig, layout: DegreeLayout) -> Result<Self> {
         if domains.is_empty() || domains.contains(&0) {
             return Err(Error::EmptyTable(
                 "no columns, or a column with an empty domain",
@@ -268,11 +294,20 @@ impl<F: Real> Network<F> {
         }
         let out_cols: usize = (0..n).map(out_width).sum();
         let mut rng = SimRng::new(cfg.seed);
-        // Degrees: column c has degree c+1; hidden units cycle through 1..=max(n-1,1) from
-        // a random start, the same in every hidden layer (residual blocks need that).
+        // Degrees: column c has degree c+1; hidden units take 1..=max(n-1,1) in turn (from a
+        // random start, or sorted), the same in every hidden layer (residual blocks need
+        // that).
         let max_deg = (n - 1).max(1);
         let start = rng.below(max_deg as u64) as usize;
-        let hid_deg: Vec<usize> = (0..cfg.hidden).map(|j| (start + j) % max_deg + 1).collect();
+        let hid_deg: Vec<usize> = match layout {
+            DegreeLayout::Cyclic => (0..cfg.hidden).map(|j| (start + j) % max_deg + 1).collect(),
+            DegreeLayout::Sorted => (0..cfg.hidden)
+                .map(|j| j * max_deg / cfg.hidden + 1)
+                .collect(),
+        };
+        let head_units = (0..n)
+            .map(|c| hid_deg.iter().filter(|&&deg| deg <= c).count())
+            .collect();
         let in_deg: Vec<usize> = (0..n)
             .flat_map(|c| std::iter::repeat_n(c + 1, in_width(c)))
             .collect();
@@ -352,6 +387,8 @@ impl<F: Real> Network<F> {
             head_offsets,
             bits,
             hid_deg,
+            layout,
+            head_units,
             params,
             mask_in,
             mask_hidden,
@@ -421,6 +458,16 @@ impl<F: Real> Network<F> {
         self.parameter_count() * 4
     }
 
+    /// Width of network column `col`'s block of the output head: its logits, or its
+    /// embedding-reuse vector.
+    pub(crate) fn head_width(&self, col: usize) -> usize {
+        if self.reuse[col] {
+            self.config.embedding
+        } else {
+            self.domains[col]
+        }
+    }
+
     /// Input slot for `code` of network column `col`; `None` is the masked (unknown) slot.
     pub(crate) fn slot(&self, col: usize, code: Option<u32>) -> u32 {
         code.unwrap_or(self.domains[col] as u32)
@@ -432,7 +479,11 @@ impl<F: Real> Network<F> {
         for w in &mut g.w_hidden {
             *w *= &self.mask_hidden;
         }
-        g.w_out *= &self.mask_out;
+        // Sorted degrees: the output gradient is only ever computed inside the unmasked
+        // blocks (`pass::head_backward`).
+        if self.layout == DegreeLayout::Cyclic {
+            g.w_out *= &self.mask_out;
+        }
     }
 
     /// Re-apply the connectivity masks (after loading weights).

@@ -1,9 +1,10 @@
 //! Forward and backward passes for training (batches of fully known rows, with some inputs
 //! masked by column masking).
 
+use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, Axis, s};
 
-use super::{InputEncoding, Network, OutputEncoding, Params, Real};
+use super::{DegreeLayout, InputEncoding, Network, OutputEncoding, Params, Real};
 
 /// What the backward pass needs from the forward pass.
 pub(crate) struct Trace<F> {
@@ -137,12 +138,72 @@ impl<F: Real> Network<F> {
         }
     }
 
+    /// The output layer: `last · w_out + b_out` (batch × head width). With sorted degrees
+    /// each column's block is a product with only the units that feed it; the masked-out
+    /// weights it skips are zeros, so the result is the same as the dense product.
+    fn head(&self, last: &Array2<F>) -> Array2<F> {
+        let p = &self.params;
+        if self.layout == DegreeLayout::Cyclic {
+            return last.dot(&p.w_out) + &p.b_out;
+        }
+        let mut head = Array2::zeros((last.nrows(), p.b_out.len()));
+        head += &p.b_out;
+        for c in 0..self.domains.len() {
+            let (m, h, w) = (self.head_units[c], self.head_offsets[c], self.head_width(c));
+            if m > 0 {
+                general_mat_mul(
+                    F::of(1.0),
+                    &last.slice(s![.., ..m]),
+                    &p.w_out.slice(s![..m, h..h + w]),
+                    F::of(1.0),
+                    &mut head.slice_mut(s![.., h..h + w]),
+                );
+            }
+        }
+        head
+    }
+
+    /// Backward through [`Network::head`]: fills `g.w_out` and `g.b_out` from the head's
+    /// gradient `dhead` and returns the gradient of the trunk's output. With sorted degrees
+    /// only the unmasked blocks of `g.w_out` are written (the rest stay zero).
+    fn head_backward(&self, last: &Array2<F>, dhead: &Array2<F>, g: &mut Params<F>) -> Array2<F> {
+        let p = &self.params;
+        g.b_out = dhead.sum_axis(Axis(0));
+        if self.layout == DegreeLayout::Cyclic {
+            g.w_out = last.t().dot(dhead);
+            return dhead.dot(&p.w_out.t());
+        }
+        let mut dlast = Array2::zeros(last.raw_dim());
+        for c in 0..self.domains.len() {
+            let (m, h, w) = (self.head_units[c], self.head_offsets[c], self.head_width(c));
+            if m == 0 {
+                continue;
+            }
+            let dh = dhead.slice(s![.., h..h + w]);
+            general_mat_mul(
+                F::of(1.0),
+                &last.slice(s![.., ..m]).t(),
+                &dh,
+                F::of(0.0),
+                &mut g.w_out.slice_mut(s![..m, h..h + w]),
+            );
+            general_mat_mul(
+                F::of(1.0),
+                &dh,
+                &p.w_out.slice(s![..m, h..h + w]).t(),
+                F::of(1.0),
+                &mut dlast.slice_mut(s![.., ..m]),
+            );
+        }
+        dlast
+    }
+
     /// Full forward pass.
     pub(crate) fn forward(&self, slots: &[u32]) -> Trace<F> {
         let (x, z0) = self.first_layer(slots);
         let (stream, inner, last) = self.trunk(z0, true);
         let p = &self.params;
-        let head = last.dot(&p.w_out) + &p.b_out;
+        let head = self.head(&last);
         let (out, logits) = match self.config.output {
             OutputEncoding::OneHot => (None, head),
             OutputEncoding::Embedding => {
@@ -217,7 +278,7 @@ impl<F: Real> Network<F> {
                 // log softmax_t = (x_t - max) - ln Σ e^(x - max): finite even where the
                 // probability itself underflows.
                 let shifted = (seg[t] - max).to_f64();
-                seg.mapv_inplace(|x| (x - max).exp());
+                seg.mapv_inplace(|x| (x - max).exp_nonpositive());
                 let sum = seg.sum();
                 loss += sum.to_f64().ln() - shifted;
                 // d(-log softmax_t)/d logit = softmax - onehot(t).
@@ -254,9 +315,7 @@ impl<F: Real> Network<F> {
                 dhead
             }
         };
-        g.w_out = tr.last.t().dot(&dhead);
-        g.b_out = dhead.sum_axis(Axis(0));
-        let mut dlast = dhead.dot(&p.w_out.t());
+        let mut dlast = self.head_backward(&tr.last, &dhead, &mut g);
         // Trunk.
         let dz0 = if self.config.residual {
             let blocks = self.config.layers;
