@@ -82,7 +82,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "embedding" => InputEncoding::Embedding,
             other => return Err(format!("--input {other}: onehot|binary|embedding").into()),
         },
-        output: match opt("--output").unwrap_or("embedding") {
+        output: match opt("--output").unwrap_or("onehot") {
             "onehot" => OutputEncoding::OneHot,
             "embedding" => OutputEncoding::Embedding,
             other => return Err(format!("--output {other}: onehot|embedding").into()),

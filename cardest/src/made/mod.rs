@@ -84,15 +84,18 @@ pub struct MadeConfig {
 }
 
 impl Default for MadeConfig {
-    /// A ResMADE with 2 blocks of 128 units and 32-wide embeddings in and out: cheap at
-    /// large domains, which dominate the cost of the one-hot encodings.
+    /// A ResMADE with 2 blocks of 128 units, 32-wide input embeddings and a dense softmax
+    /// per column: on flights (crate README) dense outputs fit markedly better than
+    /// embedding reuse (65.0 vs 79.9 bits per tuple on 50,000 rows), and with the default
+    /// factorization no output block is wider than 4,096 values, so their cost stays
+    /// bounded on any table.
     fn default() -> Self {
         MadeConfig {
             hidden: 128,
             layers: 2,
             residual: true,
             input: InputEncoding::Embedding,
-            output: OutputEncoding::Embedding,
+            output: OutputEncoding::OneHot,
             embedding: 32,
             reuse_min_domain: 0,
             factor_bits: DEFAULT_FACTOR_BITS,
