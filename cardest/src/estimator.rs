@@ -191,9 +191,7 @@ impl<'a> Estimator<'a> {
                 let count: usize = ranges.iter().map(|r| r.len()).sum();
                 let row = logits.row(u);
                 let row = row.as_slice().expect("standard layout");
-                let max = row
-                    .iter()
-                    .fold(f32::NEG_INFINITY, |m, &x| if x > m { x } else { m });
+                let max = lane_max(row);
                 exps.clear();
                 exps.extend(row.iter().map(|&x| exp_nonpositive(x - max)));
                 // Normalised over the valid values (the digits past the domain's last code
@@ -302,6 +300,23 @@ fn scan(exps: &[f32], ranges: &[Range<u32>], masses: &[f64], mut x: f64) -> usiz
     before.saturating_sub(1)
 }
 
+/// The largest value, in eight independent lanes (vectorises, unlike one running
+/// maximum); `-inf` for an empty slice.
+fn lane_max(v: &[f32]) -> f32 {
+    let mut lanes = [f32::NEG_INFINITY; 8];
+    let chunks = v.chunks_exact(8);
+    let tail = chunks
+        .remainder()
+        .iter()
+        .fold(f32::NEG_INFINITY, |m, &x| m.max(x));
+    for c in chunks {
+        for (l, &x) in lanes.iter_mut().zip(c) {
+            *l = l.max(x);
+        }
+    }
+    lanes.iter().fold(tail, |m, &x| m.max(x))
+}
+
 /// A sum in eight independent lanes (vectorises; also more accurate than one running sum).
 fn lane_sum(v: &[f32]) -> f32 {
     let mut lanes = [0.0f32; 8];
@@ -318,6 +333,17 @@ fn lane_sum(v: &[f32]) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lane_max_finds_the_largest() {
+        let v: Vec<f32> = (0..21).map(|x| ((x * 8) % 21) as f32 - 30.0).collect();
+        assert_eq!(lane_max(&v), -10.0);
+        assert_eq!(
+            lane_max(&v[..3]),
+            v[..3].iter().copied().fold(f32::MIN, f32::max)
+        );
+        assert_eq!(lane_max(&[]), f32::NEG_INFINITY);
+    }
 
     #[test]
     fn lane_sum_adds_everything() {

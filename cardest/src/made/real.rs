@@ -76,22 +76,28 @@ real!(f32, exp_nonpositive);
 real!(f64, f64::exp);
 
 /// `e^x` for `x <= 0` (a softmax numerator after subtracting the maximum), to a relative
-/// error below 2e-5: `2^(x log2 e)` split into an integer power set in the exponent bits and
-/// a degree-6 polynomial for the fraction. Unlike `f32::exp` it inlines and vectorises;
-/// softmaxes over large domains spend much of their time here.
+/// error below 2e-5: `2^(x log2 e)` split into the nearest integer `n`, set in the exponent
+/// bits, and a fraction in `[-1/2, 1/2]` for a degree-6 Taylor polynomial of `2^f`. The
+/// rounding adds `1.5 * 2^23`, which leaves `n` in the low mantissa bits, so there is no
+/// float-to-int conversion (whose saturation rules keep `as` casts scalar) and the whole
+/// function vectorises with baseline SSE2; softmaxes over large domains spend much of their
+/// time here.
 pub(crate) fn exp_nonpositive(x: f32) -> f32 {
-    // Below -87 the result is under f32's normal range; the softmax treats it as zero.
+    // 1.5 * 2^23: adding it rounds to an integer (the ulp is 1 there) whatever the sign.
+    const ROUND: f32 = 12_582_912.0;
+    // Below -87 the result is under f32's normal range; the softmax treats it as zero
+    // (this also maps NaN and -inf there: `max` ignores NaN).
     let t = x.max(-87.0) * std::f32::consts::LOG2_E;
-    let truncated = t as i32;
-    // Floor without a libm call: truncation rounds negatives up.
-    let i = truncated - i32::from((truncated as f32) > t);
-    let f = t - i as f32;
+    let r = t + ROUND;
+    let f = t - (r - ROUND);
+    // round(t), between -126 and 0, as the difference of the two bit patterns.
+    let n = r.to_bits().wrapping_sub(ROUND.to_bits()) as i32;
     let p = 1.0
         + f * (std::f32::consts::LN_2
             + f * (0.240_226_5
                 + f * (0.055_504_11
                     + f * (0.009_618_129 + f * (0.001_333_355_8 + f * 0.000_154_035_3)))));
-    f32::from_bits(((i + 127) as u32) << 23) * p
+    f32::from_bits(((n + 127) as u32) << 23) * p
 }
 
 #[cfg(test)]
@@ -113,5 +119,10 @@ mod tests {
         assert_eq!(exp_nonpositive(0.0), 1.0);
         assert!(exp_nonpositive(-1000.0) < 1e-37);
         assert!(exp_nonpositive(f32::NEG_INFINITY) < 1e-37);
+        assert!(exp_nonpositive(f32::NAN) < 1e-37);
+        // Halfway points round either way; both sides must agree with the true value.
+        for x in [-0.5f32, -1.5, -86.5, -0.346_573_6] {
+            assert!((exp_nonpositive(x) - x.exp()).abs() / x.exp() < 2e-5, "{x}");
+        }
     }
 }
