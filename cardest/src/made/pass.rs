@@ -278,7 +278,19 @@ impl<F: Real> Network<F> {
                 // log softmax_t = (x_t - max) - ln Σ e^(x - max): finite even where the
                 // probability itself underflows.
                 let shifted = (seg[t] - max).to_f64();
-                seg.mapv_inplace(|x| (x - max).exp_nonpositive());
+                // Values more than 50 below the maximum (probability under e^-50, about
+                // 2e-22, of the largest) become exactly zero: scaled into gradients they
+                // would be subnormal floats, which x86 multiplies through a microcode assist
+                // dozens of times slower, and as training sharpens the softmaxes they come
+                // to dominate the output layer's products. Their gradient is negligible.
+                seg.mapv_inplace(|x| {
+                    let d = x - max;
+                    if d < F::of(-50.0) {
+                        F::zero()
+                    } else {
+                        d.exp_nonpositive()
+                    }
+                });
                 let sum = seg.sum();
                 loss += sum.to_f64().ln() - shifted;
                 // d(-log softmax_t)/d logit = softmax - onehot(t).
