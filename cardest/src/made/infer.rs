@@ -28,8 +28,6 @@ pub(crate) struct Compiled<'a, F> {
     b_hidden: Vec<Array1<F>>,
     /// The output weights with rows (hidden units) in degree order.
     w_out: Array2<F>,
-    /// Per column: how many units (in degree order) its outputs depend on.
-    units: Vec<usize>,
 }
 
 impl<'a, F: Real> Compiled<'a, F> {
@@ -67,9 +65,6 @@ impl<'a, F: Real> Compiled<'a, F> {
         // Degree order (stable, so ties keep their original order).
         let mut order: Vec<usize> = (0..h).collect();
         order.sort_by_key(|&j| model.hid_deg[j]);
-        let units = (0..model.domains.len())
-            .map(|c| model.hid_deg.iter().filter(|&&d| d <= c).count())
-            .collect();
         let permute_cols = |a: &Array2<F>| a.select(Axis(1), &order);
         Compiled {
             model,
@@ -86,14 +81,13 @@ impl<'a, F: Real> Compiled<'a, F> {
                 .map(|b| b.select(Axis(0), &order))
                 .collect(),
             w_out: p.w_out.select(Axis(0), &order),
-            units,
         }
     }
 
-    /// The trunk's output for column `col`: only its first `units[col]` units (degree
+    /// The trunk's output for column `col`: only its first `head_units[col]` units (degree
     /// order), from first-layer pre-activations `z0` (batch × hidden, degree order).
     fn trunk(&self, z0: &Array2<F>, col: usize) -> Array2<F> {
-        let m = self.units[col];
+        let m = self.model.head_units[col];
         let cfg = &self.model.config;
         let sub = |k: usize| self.w_hidden[k].slice(s![..m, ..m]);
         let bias = |k: usize| self.b_hidden[k].slice(s![..m]);
@@ -133,7 +127,7 @@ impl<'a, F: Real> Compiled<'a, F> {
         let m = self.model;
         let p = &m.params;
         let last = self.trunk(z0, col);
-        let units = self.units[col];
+        let units = self.model.head_units[col];
         let w_out = self.w_out.slice(s![..units, ..]);
         let (o, dom, h) = (m.out_offsets[col], m.domains[col], m.head_offsets[col]);
         match m.reuse[col] {

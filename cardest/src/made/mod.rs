@@ -222,9 +222,9 @@ pub struct Network<F> {
     hid_deg: Vec<usize>,
     /// How `hid_deg` is laid out.
     layout: DegreeLayout,
-    /// With [`DegreeLayout::Sorted`], per network column the number of leading hidden units
-    /// that feed it (the rest are masked out of its output block).
-    head_units: Vec<usize>,
+    /// Per network column, the number of hidden units that feed it (those of degree `<= c`;
+    /// with [`DegreeLayout::Sorted`] the leading ones, the rest masked out of its block).
+    pub(crate) head_units: Vec<usize>,
     pub(crate) params: Params<F>,
     /// 0/1 connectivity masks of `w_in`, `w_hidden`, `w_out`.
     mask_in: Array2<F>,

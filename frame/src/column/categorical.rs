@@ -213,17 +213,7 @@ mod encode {
     fn local_tables(parts: &[Strings]) -> (Vec<String>, Vec<u32>) {
         let locals: Vec<(Strings, Vec<u32>)> = parts
             .par_iter()
-            .map(|s| {
-                let mut codes: Vec<u32> = (0..s.len())
-                    .map(|i| if s.is_valid(i) { 0 } else { NULL_CODE })
-                    .collect();
-                let valid = (0..s.len())
-                    .filter(|&i| s.is_valid(i))
-                    .map(|i| s.offsets[i]..s.offsets[i + 1]);
-                let values = encode_chunk(s.data.as_bytes(), valid, &mut codes, usize::MAX)
-                    .expect("no limit on distinct values");
-                (values, codes)
-            })
+            .map(|s| encode_strings(s, usize::MAX).expect("no limit on distinct values"))
             .collect();
         let dictionaries: Vec<&Strings> = locals.iter().map(|(values, _)| values).collect();
         let (categories, remaps) = merge_dictionaries(&dictionaries);
@@ -265,6 +255,19 @@ mod encode {
         };
         let bytes = raw & ((1u128 << (8 * len)) - 1);
         Some(bytes | (len as u128) << 120)
+    }
+
+    /// [`encode_chunk`] over a whole string column: its dictionary and one code per row
+    /// (nulls get `NULL_CODE`), or `None` past `limit` distinct values.
+    fn encode_strings(s: &Strings, limit: usize) -> Option<(Strings, Vec<u32>)> {
+        let mut codes: Vec<u32> = (0..s.len())
+            .map(|i| if s.is_valid(i) { 0 } else { NULL_CODE })
+            .collect();
+        let valid = (0..s.len())
+            .filter(|&i| s.is_valid(i))
+            .map(|i| s.offsets[i]..s.offsets[i + 1]);
+        let values = encode_chunk(s.data.as_bytes(), valid, &mut codes, limit)?;
+        Some((values, codes))
     }
 
     /// Codes one row chunk against a dictionary of its own. `valid` yields, in row order,
@@ -468,15 +471,7 @@ mod encode {
         #[test]
         fn chunk_encoding_stops_past_its_limit() {
             let s = chunk(0..200, 50);
-            let run = |limit| {
-                let mut codes: Vec<u32> = (0..s.len())
-                    .map(|i| if s.is_valid(i) { 0 } else { NULL_CODE })
-                    .collect();
-                let valid = (0..s.len())
-                    .filter(|&i| s.is_valid(i))
-                    .map(|i| s.offsets[i]..s.offsets[i + 1]);
-                encode_chunk(s.data.as_bytes(), valid, &mut codes, limit)
-            };
+            let run = |limit| encode_strings(&s, limit).map(|(values, _)| values);
             let distinct = s
                 .iter()
                 .flatten()
