@@ -26,8 +26,9 @@ use stratus_sim::SimRng;
 
 use crate::error::{Error, Result};
 use crate::factor::Factor;
-use crate::made::{Compiled, Made, exp_nonpositive};
+use crate::made::{Compiled, Made};
 use crate::predicate::{CodeSet, Query, Resolved};
+use crate::softmax;
 use crate::table::Table;
 
 /// Estimator settings.
@@ -155,10 +156,13 @@ impl<'a> Estimator<'a> {
         let mut state_of: Vec<u32> = vec![0; s];
         let mut weights = vec![1.0f64; s];
         let mut allowed: Vec<Range<u32>> = Vec::new();
+        let mut logit_buffer: Vec<f32> = Vec::new();
         for (k, &(factor, set, level, sub)) in steps.iter().enumerate() {
             let last = k + 1 == steps.len();
             let column_done = level + 1 == factor.digits;
-            let logits = self.compiled.column_logits(&states, sub);
+            let logits = self
+                .compiled
+                .column_logits_into(&states, sub, &mut logit_buffer);
             // Samples grouped by prefix (counting sort), so each prefix's distribution is
             // normalised and accumulated once.
             let mut by_state: Vec<Vec<usize>> = vec![Vec::new(); states.nrows()];
@@ -191,17 +195,15 @@ impl<'a> Estimator<'a> {
                 let count: usize = ranges.iter().map(|r| r.len()).sum();
                 let row = logits.row(u);
                 let row = row.as_slice().expect("standard layout");
-                let max = lane_max(row);
-                exps.clear();
-                exps.extend(row.iter().map(|&x| exp_nonpositive(x - max)));
+                softmax::numerators(row, &mut exps);
                 // Normalised over the valid values (the digits past the domain's last code
                 // have no rows; the network's mass there is dropped).
-                let total = f64::from(lane_sum(&exps[..valid]));
+                let total = f64::from(softmax::sum(&exps[..valid]));
                 masses.clear();
                 masses.extend(
                     ranges
                         .iter()
-                        .map(|r| f64::from(lane_sum(&exps[r.start as usize..r.end as usize]))),
+                        .map(|r| f64::from(softmax::sum(&exps[r.start as usize..r.end as usize]))),
                 );
                 let acc: f64 = masses.iter().sum();
                 // The whole domain has mass one exactly, whatever the rounding.
@@ -244,7 +246,10 @@ impl<'a> Estimator<'a> {
                     let fresh = next.len() as u32;
                     let id = *next.entry((u as u32, code)).or_insert_with(|| {
                         let delta = self.compiled.delta(sub, code);
-                        next_rows.extend(states.row(u).iter().zip(delta).map(|(a, d)| a + d));
+                        let delta = delta.as_slice().expect("a row of a standard array");
+                        let state = states.row(u);
+                        let state = state.as_slice().expect("a row of a standard array");
+                        next_rows.extend(state.iter().zip(delta).map(|(a, d)| a + d));
                         next_partial.push(if column_done {
                             0
                         } else {
@@ -298,57 +303,4 @@ fn scan(exps: &[f32], ranges: &[Range<u32>], masses: &[f64], mut x: f64) -> usiz
         before += r.len();
     }
     before.saturating_sub(1)
-}
-
-/// The largest value, in eight independent lanes (vectorises, unlike one running
-/// maximum); `-inf` for an empty slice.
-fn lane_max(v: &[f32]) -> f32 {
-    let mut lanes = [f32::NEG_INFINITY; 8];
-    let chunks = v.chunks_exact(8);
-    let tail = chunks
-        .remainder()
-        .iter()
-        .fold(f32::NEG_INFINITY, |m, &x| m.max(x));
-    for c in chunks {
-        for (l, &x) in lanes.iter_mut().zip(c) {
-            *l = l.max(x);
-        }
-    }
-    lanes.iter().fold(tail, |m, &x| m.max(x))
-}
-
-/// A sum in eight independent lanes (vectorises; also more accurate than one running sum).
-fn lane_sum(v: &[f32]) -> f32 {
-    let mut lanes = [0.0f32; 8];
-    let chunks = v.chunks_exact(8);
-    let tail: f32 = chunks.remainder().iter().sum();
-    for c in chunks {
-        for (l, &x) in lanes.iter_mut().zip(c) {
-            *l += x;
-        }
-    }
-    lanes.iter().sum::<f32>() + tail
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lane_max_finds_the_largest() {
-        let v: Vec<f32> = (0..21).map(|x| ((x * 8) % 21) as f32 - 30.0).collect();
-        assert_eq!(lane_max(&v), -10.0);
-        assert_eq!(
-            lane_max(&v[..3]),
-            v[..3].iter().copied().fold(f32::MIN, f32::max)
-        );
-        assert_eq!(lane_max(&[]), f32::NEG_INFINITY);
-    }
-
-    #[test]
-    fn lane_sum_adds_everything() {
-        let v: Vec<f32> = (1..=21).map(|x| x as f32).collect();
-        assert_eq!(lane_sum(&v), 231.0);
-        assert_eq!(lane_sum(&[]), 0.0);
-    }
 }

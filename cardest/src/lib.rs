@@ -9,6 +9,7 @@ pub mod factor;
 pub mod made;
 pub mod model_file;
 pub mod predicate;
+mod softmax;
 pub mod table;
 pub mod train;
 pub mod value;

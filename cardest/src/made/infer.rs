@@ -9,8 +9,9 @@
 //! columns of a table that is about a third of the trunk's work, with the same result (the
 //! skipped weights are masked zeros).
 
-use ndarray::{Array1, Array2, ArrayView1, Axis, s};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, s};
 
+use super::affine::Affine;
 use super::pass::relu;
 use super::{InputEncoding, Network, Real};
 
@@ -23,11 +24,11 @@ pub(crate) struct Compiled<'a, F> {
     delta: Vec<Array2<F>>,
     /// The first layer's pre-activation with every column masked (degree order).
     base: Array1<F>,
-    /// The hidden weights and biases with units in degree order.
-    w_hidden: Vec<Array2<F>>,
-    b_hidden: Vec<Array1<F>>,
-    /// The output weights with rows (hidden units) in degree order.
-    w_out: Array2<F>,
+    /// The hidden layers (weights and biases) with units in degree order.
+    hidden: Vec<Affine<F>>,
+    /// Per column, its block of the output layer (its logits, or with embedding reuse its
+    /// output vector) with rows (hidden units) in degree order.
+    heads: Vec<Affine<F>>,
 }
 
 impl<'a, F: Real> Compiled<'a, F> {
@@ -65,22 +66,40 @@ impl<'a, F: Real> Compiled<'a, F> {
         // Degree order (stable, so ties keep their original order).
         let mut order: Vec<usize> = (0..h).collect();
         order.sort_by_key(|&j| model.hid_deg[j]);
-        let permute_cols = |a: &Array2<F>| a.select(Axis(1), &order);
+        // `select` along columns builds a column-major array; the estimator reads delta
+        // rows as contiguous slices.
+        let permute_cols =
+            |a: &Array2<F>| a.select(Axis(1), &order).as_standard_layout().into_owned();
+        let w_out = p.w_out.select(Axis(0), &order);
+        let heads = (0..model.domains.len())
+            .map(|c| {
+                let h = model.head_offsets[c];
+                let width = match model.reuse[c] {
+                    false => model.domains[c],
+                    true => model.config.embedding,
+                };
+                Affine::new(
+                    w_out.slice(s![.., h..h + width]).to_owned(),
+                    p.b_out.slice(s![h..h + width]).to_owned(),
+                )
+            })
+            .collect();
         Compiled {
             model,
             delta: delta.iter().map(permute_cols).collect(),
             base: base.select(Axis(0), &order),
-            w_hidden: p
+            hidden: p
                 .w_hidden
                 .iter()
-                .map(|w| w.select(Axis(0), &order).select(Axis(1), &order))
+                .zip(&p.b_hidden)
+                .map(|(w, b)| {
+                    Affine::new(
+                        w.select(Axis(0), &order).select(Axis(1), &order),
+                        b.select(Axis(0), &order),
+                    )
+                })
                 .collect(),
-            b_hidden: p
-                .b_hidden
-                .iter()
-                .map(|b| b.select(Axis(0), &order))
-                .collect(),
-            w_out: p.w_out.select(Axis(0), &order),
+            heads,
         }
     }
 
@@ -89,22 +108,23 @@ impl<'a, F: Real> Compiled<'a, F> {
     fn trunk(&self, z0: &Array2<F>, col: usize) -> Array2<F> {
         let m = self.model.head_units[col];
         let cfg = &self.model.config;
-        let sub = |k: usize| self.w_hidden[k].slice(s![..m, ..m]);
-        let bias = |k: usize| self.b_hidden[k].slice(s![..m]);
+        let mut scratch = Vec::new();
         let mut h = z0.slice(s![.., ..m]).to_owned();
         if cfg.residual {
             for k in 0..cfg.layers {
                 let mut u = h.clone();
                 relu(&mut u);
-                let mut v = u.dot(&sub(2 * k)) + bias(2 * k);
+                let mut v = self.hidden[2 * k]
+                    .apply_into(u.view(), m, m, &mut scratch)
+                    .to_owned();
                 relu(&mut v);
-                h += &(v.dot(&sub(2 * k + 1)) + bias(2 * k + 1));
+                h += &self.hidden[2 * k + 1].apply_into(v.view(), m, m, &mut scratch);
             }
             relu(&mut h);
         } else {
             relu(&mut h);
-            for k in 0..self.w_hidden.len() {
-                h = h.dot(&sub(k)) + bias(k);
+            for layer in &self.hidden {
+                h = layer.apply_into(h.view(), m, m, &mut scratch).to_owned();
                 relu(&mut h);
             }
         }
@@ -123,19 +143,35 @@ impl<'a, F: Real> Compiled<'a, F> {
 
     /// Logits of column `col` (batch × domain) for first-layer pre-activations `z0`
     /// (as built from [`Compiled::base`] and [`Compiled::delta`]).
+    #[cfg(test)]
     pub(crate) fn column_logits(&self, z0: &Array2<F>, col: usize) -> Array2<F> {
+        self.column_logits_into(z0, col, &mut Vec::new()).to_owned()
+    }
+
+    /// [`Compiled::column_logits`] in the front of `out`, which is grown as needed and
+    /// reused across calls (the estimator's logits run to tens of megabytes per step).
+    pub(crate) fn column_logits_into<'b>(
+        &self,
+        z0: &Array2<F>,
+        col: usize,
+        out: &'b mut Vec<F>,
+    ) -> ArrayView2<'b, F> {
         let m = self.model;
-        let p = &m.params;
         let last = self.trunk(z0, col);
-        let units = self.model.head_units[col];
-        let w_out = self.w_out.slice(s![..units, ..]);
-        let (o, dom, h) = (m.out_offsets[col], m.domains[col], m.head_offsets[col]);
+        let units = m.head_units[col];
+        let head = &self.heads[col];
+        let (o, dom) = (m.out_offsets[col], m.domains[col]);
         match m.reuse[col] {
-            false => last.dot(&w_out.slice(s![.., h..h + dom])) + p.b_out.slice(s![h..h + dom]),
+            false => head.apply_into(last.view(), units, dom, out),
             true => {
                 let d = m.config.embedding;
-                let head = last.dot(&w_out.slice(s![.., h..h + d])) + p.b_out.slice(s![h..h + d]);
-                head.dot(&p.embed[col].slice(s![..dom, ..]).t()) + p.b_logit.slice(s![o..o + dom])
+                let vector = head.apply_into(last.view(), units, d, out).to_owned();
+                let p = &m.params;
+                let logits = vector.dot(&p.embed[col].slice(s![..dom, ..]).t())
+                    + p.b_logit.slice(s![o..o + dom]);
+                out.clear();
+                out.extend(logits.iter().copied());
+                ArrayView2::from_shape(logits.dim(), &out[..]).expect("batch × domain")
             }
         }
     }

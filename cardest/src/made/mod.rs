@@ -18,6 +18,8 @@
 //! Backpropagation is written by hand (module `pass`) and checked against central finite
 //! differences on an `f64` network in the tests.
 
+mod affine;
+mod avx512;
 mod infer;
 mod pass;
 mod real;
@@ -30,6 +32,7 @@ use stratus_sim::SimRng;
 use crate::error::{Error, Result};
 use crate::factor::Factorization;
 
+pub(crate) use avx512::supported as avx512_supported;
 pub(crate) use infer::Compiled;
 pub use real::Real;
 pub(crate) use real::exp_nonpositive;

@@ -41,10 +41,14 @@ pub trait Real:
     fn write_le(self, out: &mut Vec<u8>);
     /// Read from exactly [`Real::BYTES`] little-endian bytes.
     fn read_le(bytes: &[u8]) -> Self;
+    /// The same values as `f32`, when `Self` is `f32` (the packed estimator kernel's type).
+    fn as_f32(values: &[Self]) -> Option<&[f32]>;
+    /// [`Real::as_f32`] for a mutable slice.
+    fn as_f32_mut(values: &mut [Self]) -> Option<&mut [f32]>;
 }
 
 macro_rules! real {
-    ($t:ty, $exp_nonpositive:path) => {
+    ($t:ty, $exp_nonpositive:path, $as_f32:path) => {
         impl Real for $t {
             fn of(x: f64) -> Self {
                 x as $t
@@ -68,12 +72,23 @@ macro_rules! real {
             fn read_le(bytes: &[u8]) -> Self {
                 <$t>::from_le_bytes(bytes.try_into().expect("caller passes BYTES bytes"))
             }
+            fn as_f32(values: &[Self]) -> Option<&[f32]> {
+                $as_f32(values)
+            }
+            fn as_f32_mut(values: &mut [Self]) -> Option<&mut [f32]> {
+                $as_f32(values)
+            }
         }
     };
 }
 
-real!(f32, exp_nonpositive);
-real!(f64, f64::exp);
+real!(f32, exp_nonpositive, Some);
+real!(f64, f64::exp, not_f32);
+
+/// [`Real::as_f32`] for a type that is not `f32`.
+fn not_f32<T, U>(_: T) -> Option<U> {
+    None
+}
 
 /// `e^x` for `x <= 0` (a softmax numerator after subtracting the maximum), to a relative
 /// error below 2e-5: `2^(x log2 e)` split into the nearest integer `n`, set in the exponent
@@ -82,6 +97,7 @@ real!(f64, f64::exp);
 /// float-to-int conversion (whose saturation rules keep `as` casts scalar) and the whole
 /// function vectorises with baseline SSE2; softmaxes over large domains spend much of their
 /// time here.
+#[inline]
 pub(crate) fn exp_nonpositive(x: f32) -> f32 {
     // 1.5 * 2^23: adding it rounds to an integer (the ulp is 1 there) whatever the sign.
     const ROUND: f32 = 12_582_912.0;
