@@ -21,7 +21,7 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
-use ndarray::{Array2, Axis};
+use ndarray::{Array2, Axis, s};
 use stratus_sim::SimRng;
 
 use crate::error::{Error, Result};
@@ -30,6 +30,10 @@ use crate::made::{Compiled, Made};
 use crate::predicate::{CodeSet, Query, Resolved};
 use crate::softmax;
 use crate::table::Table;
+
+/// Prefixes whose logits are computed together: 128 rows of a 4,000-value column's logits
+/// are 2 MB, about one core's L2.
+const PREFIX_BLOCK: usize = 128;
 
 /// Estimator settings.
 #[derive(Clone, Debug, PartialEq)]
@@ -160,15 +164,36 @@ impl<'a> Estimator<'a> {
         for (k, &(factor, set, level, sub)) in steps.iter().enumerate() {
             let last = k + 1 == steps.len();
             let column_done = level + 1 == factor.digits;
-            let logits = self
-                .compiled
-                .column_logits_into(&states, sub, &mut logit_buffer);
-            // Samples grouped by prefix (counting sort), so each prefix's distribution is
-            // normalised and accumulated once.
-            let mut by_state: Vec<Vec<usize>> = vec![Vec::new(); states.nrows()];
-            for (b, &u) in state_of.iter().enumerate() {
-                if weights[b] > 0.0 {
-                    by_state[u as usize].push(b);
+            // Logits for a block of prefixes at a time: a block's logits stay in L2 for the
+            // softmax right after (all of them would be tens of megabytes through memory).
+            let block = |u: usize| {
+                u / PREFIX_BLOCK * PREFIX_BLOCK
+                    ..((u / PREFIX_BLOCK + 1) * PREFIX_BLOCK).min(states.nrows())
+            };
+            let mut rows = block(0);
+            let mut logits = self.compiled.column_logits_into(
+                states.slice(s![rows.clone(), ..]),
+                sub,
+                &mut logit_buffer,
+            );
+            // Samples grouped by prefix (a counting sort into one array: prefix `u`'s live
+            // samples are `order[start[u]..start[u + 1]]`), so each prefix's distribution
+            // is normalised and accumulated once.
+            let mut start = vec![0usize; states.nrows() + 1];
+            for (&u, &w) in state_of.iter().zip(&weights) {
+                if w > 0.0 {
+                    start[u as usize + 1] += 1;
+                }
+            }
+            for u in 0..states.nrows() {
+                start[u + 1] += start[u];
+            }
+            let mut order = vec![0usize; start[states.nrows()]];
+            let mut fill = start.clone();
+            for (b, (&u, &w)) in state_of.iter().zip(&weights).enumerate() {
+                if w > 0.0 {
+                    order[fill[u as usize]] = b;
+                    fill[u as usize] += 1;
                 }
             }
             let mut next: HashMap<(u32, u32), u32> = HashMap::new();
@@ -177,7 +202,8 @@ impl<'a> Estimator<'a> {
             let mut cumulative: Vec<f64> = Vec::new();
             let mut exps: Vec<f32> = Vec::with_capacity(logits.ncols());
             let mut masses: Vec<f64> = Vec::new();
-            for (u, members) in by_state.iter().enumerate() {
+            for u in 0..states.nrows() {
+                let members = &order[start[u]..start[u + 1]];
                 if members.is_empty() {
                     continue;
                 }
@@ -193,7 +219,15 @@ impl<'a> Estimator<'a> {
                     (set.ranges(), logits.ncols())
                 };
                 let count: usize = ranges.iter().map(|r| r.len()).sum();
-                let row = logits.row(u);
+                if !rows.contains(&u) {
+                    rows = block(u);
+                    logits = self.compiled.column_logits_into(
+                        states.slice(s![rows.clone(), ..]),
+                        sub,
+                        &mut logit_buffer,
+                    );
+                }
+                let row = logits.row(u - rows.start);
                 let row = row.as_slice().expect("standard layout");
                 softmax::numerators(row, &mut exps);
                 // Normalised over the valid values (the digits past the domain's last code

@@ -105,7 +105,7 @@ impl<'a, F: Real> Compiled<'a, F> {
 
     /// The trunk's output for column `col`: only its first `head_units[col]` units (degree
     /// order), from first-layer pre-activations `z0` (batch × hidden, degree order).
-    fn trunk(&self, z0: &Array2<F>, col: usize) -> Array2<F> {
+    fn trunk(&self, z0: ArrayView2<'_, F>, col: usize) -> Array2<F> {
         let m = self.model.head_units[col];
         let cfg = &self.model.config;
         let mut scratch = Vec::new();
@@ -145,14 +145,14 @@ impl<'a, F: Real> Compiled<'a, F> {
     /// (as built from [`Compiled::base`] and [`Compiled::delta`]).
     #[cfg(test)]
     pub(crate) fn column_logits(&self, z0: &Array2<F>, col: usize) -> Array2<F> {
-        self.column_logits_into(z0, col, &mut Vec::new()).to_owned()
+        self.column_logits_into(z0.view(), col, &mut Vec::new()).to_owned()
     }
 
     /// [`Compiled::column_logits`] in the front of `out`, which is grown as needed and
     /// reused across calls (the estimator's logits run to tens of megabytes per step).
     pub(crate) fn column_logits_into<'b>(
         &self,
-        z0: &Array2<F>,
+        z0: ArrayView2<'_, F>,
         col: usize,
         out: &'b mut Vec<F>,
     ) -> ArrayView2<'b, F> {
