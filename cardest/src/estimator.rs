@@ -266,6 +266,23 @@ impl<'a> Estimator<'a> {
                     Sampling::Systematic => rng.next_f64(),
                 };
                 let stride = acc / members.len() as f64;
+                // A new distinct prefix: this one extended by `code`.
+                let mut extend = |code: u32| -> u32 {
+                    let delta = self.compiled.delta(sub, code);
+                    let delta = delta.as_slice().expect("a row of a standard array");
+                    let state = states.row(u);
+                    let state = state.as_slice().expect("a row of a standard array");
+                    next_rows.extend(state.iter().zip(delta).map(|(a, d)| a + d));
+                    next_partial.push(if column_done {
+                        0
+                    } else {
+                        partial[u] * factor.base + code
+                    });
+                    next_partial.len() as u32 - 1
+                };
+                // The previous sample's code and prefix: systematic draws come in increasing
+                // order, so equal codes are neighbours and no lookup is needed.
+                let mut previous: Option<(u32, u32)> = None;
                 for (j, &b) in members.iter().enumerate() {
                     let x = match self.cfg.sampling {
                         Sampling::Independent => rng.next_f64() * acc,
@@ -277,28 +294,24 @@ impl<'a> Estimator<'a> {
                         scan(&exps, ranges, &masses, x)
                     };
                     let code = nth_code(ranges, i.min(count - 1));
-                    let fresh = next.len() as u32;
-                    let id = *next.entry((u as u32, code)).or_insert_with(|| {
-                        let delta = self.compiled.delta(sub, code);
-                        let delta = delta.as_slice().expect("a row of a standard array");
-                        let state = states.row(u);
-                        let state = state.as_slice().expect("a row of a standard array");
-                        next_rows.extend(state.iter().zip(delta).map(|(a, d)| a + d));
-                        next_partial.push(if column_done {
-                            0
-                        } else {
-                            partial[u] * factor.base + code
-                        });
-                        fresh
-                    });
+                    let id = match previous {
+                        Some((c, id)) if c == code => id,
+                        _ => match self.cfg.sampling {
+                            Sampling::Systematic => extend(code),
+                            Sampling::Independent => {
+                                *next.entry((u as u32, code)).or_insert_with(|| extend(code))
+                            }
+                        },
+                    };
+                    previous = Some((code, id));
                     state_of[b] = id;
                 }
             }
             if !last {
-                if next.is_empty() {
+                if next_partial.is_empty() {
                     return Ok(0.0);
                 }
-                states = Array2::from_shape_vec((next.len(), hidden), next_rows)
+                states = Array2::from_shape_vec((next_partial.len(), hidden), next_rows)
                     .expect("one row per distinct prefix");
                 partial = next_partial;
             }

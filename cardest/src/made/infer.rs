@@ -145,7 +145,8 @@ impl<'a, F: Real> Compiled<'a, F> {
     /// (as built from [`Compiled::base`] and [`Compiled::delta`]).
     #[cfg(test)]
     pub(crate) fn column_logits(&self, z0: &Array2<F>, col: usize) -> Array2<F> {
-        self.column_logits_into(z0.view(), col, &mut Vec::new()).to_owned()
+        self.column_logits_into(z0.view(), col, &mut Vec::new())
+            .to_owned()
     }
 
     /// [`Compiled::column_logits`] in the front of `out`, which is grown as needed and
