@@ -2,12 +2,12 @@
 //! `e^(x - max)` and sums over ranges of them.
 //!
 //! Written as lane-parallel loops that vectorise with baseline SSE2. On a CPU with
-//! AVX-512F the same loops also run compiled for it (chosen at run time, four times the
-//! lanes): over a 4,000-value domain and thousands of sampled prefixes per query, these
-//! loops are a large share of an estimate.
+//! AVX-512F or AVX2 the same loops also run compiled for it (chosen at run time, four or
+//! two times the lanes): over a 4,000-value domain and thousands of sampled prefixes per
+//! query, these loops are a large share of an estimate.
 #![allow(unsafe_code)]
 
-use crate::made::{avx512_supported, exp_nonpositive};
+use crate::made::exp_nonpositive;
 
 /// Lanes of the partial maxima and sums: one 512-bit register of `f32`.
 const LANES: usize = 16;
@@ -15,10 +15,12 @@ const LANES: usize = 16;
 /// Fill `exps` with `e^(x - max(row))` for every `x` of `row`.
 pub(crate) fn numerators(row: &[f32], exps: &mut Vec<f32>) {
     #[cfg(target_arch = "x86_64")]
-    if avx512_supported() {
-        // SAFETY: AVX-512F is available on this CPU (just checked), which is all the
-        // `target_feature` function requires; the body is safe code.
-        return unsafe { numerators_avx512(row, exps) };
+    match wide_simd() {
+        // SAFETY: the instruction set was found on this CPU, which is all the
+        // `target_feature` functions require; their bodies are safe code.
+        Some(Wide::Avx512) => return unsafe { numerators_avx512(row, exps) },
+        Some(Wide::Avx2) => return unsafe { numerators_avx2(row, exps) },
+        None => {}
     }
     numerators_portable(row, exps)
 }
@@ -27,11 +29,32 @@ pub(crate) fn numerators(row: &[f32], exps: &mut Vec<f32>) {
 /// than one running sum).
 pub(crate) fn sum(values: &[f32]) -> f32 {
     #[cfg(target_arch = "x86_64")]
-    if avx512_supported() {
+    match wide_simd() {
         // SAFETY: as in `numerators`.
-        return unsafe { sum_avx512(values) };
+        Some(Wide::Avx512) => return unsafe { sum_avx512(values) },
+        Some(Wide::Avx2) => return unsafe { sum_avx2(values) },
+        None => {}
     }
     lane_sum(values)
+}
+
+/// Vector extensions wider than SSE2.
+#[cfg(target_arch = "x86_64")]
+enum Wide {
+    Avx512,
+    Avx2,
+}
+
+/// The widest this CPU has (the standard library caches the detection).
+#[cfg(target_arch = "x86_64")]
+fn wide_simd() -> Option<Wide> {
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        Some(Wide::Avx512)
+    } else if std::arch::is_x86_feature_detected!("avx2") {
+        Some(Wide::Avx2)
+    } else {
+        None
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -43,6 +66,18 @@ unsafe fn numerators_avx512(row: &[f32], exps: &mut Vec<f32>) {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 unsafe fn sum_avx512(values: &[f32]) -> f32 {
+    lane_sum(values)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn numerators_avx2(row: &[f32], exps: &mut Vec<f32>) {
+    numerators_portable(row, exps)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn sum_avx2(values: &[f32]) -> f32 {
     lane_sum(values)
 }
 
@@ -121,6 +156,15 @@ mod tests {
         let max = row.iter().copied().fold(f32::MIN, f32::max);
         for (e, &x) in fast.iter().zip(&row) {
             assert!((e - (x - max).exp()).abs() <= 2e-5 * (x - max).exp());
+        }
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            let mut avx2 = Vec::new();
+            // SAFETY: AVX2 was just detected.
+            unsafe { numerators_avx2(&row, &mut avx2) };
+            assert_eq!(avx2, portable);
+            // SAFETY: as above.
+            assert_eq!(unsafe { sum_avx2(&row) }, lane_sum(&row));
         }
         numerators(&[], &mut fast);
         assert!(fast.is_empty());

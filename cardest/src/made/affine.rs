@@ -2,14 +2,14 @@
 //! `x` keeps its first `k` inputs and the product its first `n` outputs (the estimator
 //! works on top-left corners of the degree-ordered weights).
 //!
-//! On `f32` with AVX-512F the product runs the packed kernel of module `avx512`; otherwise
+//! On `f32` with AVX-512F or AVX2 the product runs a packed kernel of module `packed`; otherwise
 //! (`f64`, other CPUs) `ndarray`'s. The two sum in different orders, so estimates may
 //! differ between such machines in the last bits, never by more.
 
 use ndarray::{Array1, Array2, ArrayView2, s};
 
 use super::Real;
-use super::avx512::Panels;
+use super::packed::Panels;
 
 /// `W` (`k × n`), `b` (`n`) and, where the CPU allows, their packed form.
 #[derive(Clone, Debug)]

@@ -19,8 +19,8 @@
 //! differences on an `f64` network in the tests.
 
 mod affine;
-mod avx512;
 mod infer;
+mod packed;
 mod pass;
 mod real;
 #[cfg(test)]
@@ -32,7 +32,6 @@ use stratus_sim::SimRng;
 use crate::error::{Error, Result};
 use crate::factor::Factorization;
 
-pub(crate) use avx512::supported as avx512_supported;
 pub(crate) use infer::Compiled;
 pub use real::Real;
 pub(crate) use real::exp_nonpositive;
