@@ -23,6 +23,7 @@ mod infer;
 mod packed;
 mod pass;
 mod real;
+mod strided;
 #[cfg(test)]
 mod tests;
 

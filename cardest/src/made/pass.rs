@@ -1,9 +1,9 @@
 //! Forward and backward passes for training (batches of fully known rows, with some inputs
 //! masked by column masking).
 
-use ndarray::linalg::general_mat_mul;
-use ndarray::{Array2, Axis, s};
+use ndarray::{Array2, ArrayViewMut1, ArrayViewMut2, Axis, s};
 
+use super::strided::mat_mul;
 use super::{DegreeLayout, InputEncoding, Network, OutputEncoding, Params, Real};
 
 /// What the backward pass needs from the forward pass.
@@ -151,11 +151,10 @@ impl<F: Real> Network<F> {
         for c in 0..self.domains.len() {
             let (m, h, w) = (self.head_units[c], self.head_offsets[c], self.head_width(c));
             if m > 0 {
-                general_mat_mul(
-                    F::of(1.0),
+                mat_mul(
                     &last.slice(s![.., ..m]),
                     &p.w_out.slice(s![..m, h..h + w]),
-                    F::of(1.0),
+                    true,
                     &mut head.slice_mut(s![.., h..h + w]),
                 );
             }
@@ -174,24 +173,24 @@ impl<F: Real> Network<F> {
             return dhead.dot(&p.w_out.t());
         }
         let mut dlast = Array2::zeros(last.raw_dim());
+        // Row-major, so the weight gradient's products read rows of it.
+        let last_t = last.t().as_standard_layout().into_owned();
         for c in 0..self.domains.len() {
             let (m, h, w) = (self.head_units[c], self.head_offsets[c], self.head_width(c));
             if m == 0 {
                 continue;
             }
             let dh = dhead.slice(s![.., h..h + w]);
-            general_mat_mul(
-                F::of(1.0),
-                &last.slice(s![.., ..m]).t(),
+            mat_mul(
+                &last_t.slice(s![..m, ..]),
                 &dh,
-                F::of(0.0),
+                false,
                 &mut g.w_out.slice_mut(s![..m, h..h + w]),
             );
-            general_mat_mul(
-                F::of(1.0),
+            mat_mul(
                 &dh,
                 &p.w_out.slice(s![..m, h..h + w]).t(),
-                F::of(1.0),
+                true,
                 &mut dlast.slice_mut(s![.., ..m]),
             );
         }
@@ -265,38 +264,17 @@ impl<F: Real> Network<F> {
         scale: f64,
     ) -> (f64, Params<F>) {
         let n = self.domains.len();
-        let tr = self.forward(slots);
-        let mut dlogits = tr.logits;
+        if self.config.output == OutputEncoding::OneHot && self.layout == DegreeLayout::Sorted {
+            return self.loss_and_grad_by_column(slots, targets, scale);
+        }
+        let mut tr = self.forward(slots);
+        let mut dlogits = std::mem::replace(&mut tr.logits, Array2::zeros((0, 0)));
         let mut loss = 0.0;
         let sc = F::of(scale);
         for (b, mut row) in dlogits.axis_iter_mut(Axis(0)).enumerate() {
             for c in 0..n {
                 let (o, d) = (self.out_offsets[c], self.domains[c]);
-                let mut seg = row.slice_mut(s![o..o + d]);
-                let max = seg.fold(F::of(f64::NEG_INFINITY), |m, &x| m.max(x));
-                let t = targets[b * n + c] as usize;
-                // log softmax_t = (x_t - max) - ln Σ e^(x - max): finite even where the
-                // probability itself underflows.
-                let shifted = (seg[t] - max).to_f64();
-                // Values more than 50 below the maximum (probability under e^-50, about
-                // 2e-22, of the largest) become exactly zero: scaled into gradients they
-                // would be subnormal floats, which x86 multiplies through a microcode assist
-                // dozens of times slower, and as training sharpens the softmaxes they come
-                // to dominate the output layer's products. Their gradient is negligible.
-                seg.mapv_inplace(|x| {
-                    let d = x - max;
-                    if d < F::of(-50.0) {
-                        F::zero()
-                    } else {
-                        d.exp_nonpositive()
-                    }
-                });
-                let sum = seg.sum();
-                loss += sum.to_f64().ln() - shifted;
-                // d(-log softmax_t)/d logit = softmax - onehot(t).
-                let k = sc / sum;
-                seg.mapv_inplace(|p| p * k);
-                seg[t] -= sc;
+                loss += softmax_backward(row.slice_mut(s![o..o + d]), targets[b * n + c], sc);
             }
         }
         let p = &self.params;
@@ -327,7 +305,83 @@ impl<F: Real> Network<F> {
                 dhead
             }
         };
-        let mut dlast = self.head_backward(&tr.last, &dhead, &mut g);
+        let dlast = self.head_backward(&tr.last, &dhead, &mut g);
+        self.trunk_backward(slots, &tr, dlast, &mut g);
+        (loss, g)
+    }
+
+    /// [`Network::loss_and_grad`] for one-hot outputs and sorted degrees, one output column
+    /// at a time: its logits, softmax gradient and products with the weights run while its
+    /// block (`batch × domain`, a few megabytes at most) is still in cache, instead of
+    /// passing the whole `batch × Σ domains` matrix through memory three times.
+    fn loss_and_grad_by_column(
+        &self,
+        slots: &[u32],
+        targets: &[u32],
+        scale: f64,
+    ) -> (f64, Params<F>) {
+        let n = self.domains.len();
+        let (x, z0) = self.first_layer(slots);
+        let (stream, inner, last) = self.trunk(z0, true);
+        let p = &self.params;
+        let mut g = Params::zeros_like(p);
+        let sc = F::of(scale);
+        let batch = last.nrows();
+        let widest = self.domains.iter().copied().max().unwrap_or(0);
+        let mut block = vec![F::zero(); batch * widest];
+        let mut dlast = Array2::zeros(last.raw_dim());
+        // Row-major, so the weight gradient's products read rows of it.
+        let last_t = last.t().as_standard_layout().into_owned();
+        let mut loss = 0.0;
+        for c in 0..n {
+            let (m, h, w) = (self.head_units[c], self.head_offsets[c], self.domains[c]);
+            let mut logits = ArrayViewMut2::from_shape((batch, w), &mut block[..batch * w])
+                .expect("batch × domain");
+            logits.assign(&p.b_out.slice(s![h..h + w]));
+            let weights = p.w_out.slice(s![..m, h..h + w]);
+            if m > 0 {
+                mat_mul(&last.slice(s![.., ..m]), &weights, true, &mut logits);
+            }
+            for (b, row) in logits.axis_iter_mut(Axis(0)).enumerate() {
+                loss += softmax_backward(row, targets[b * n + c], sc);
+            }
+            g.b_out
+                .slice_mut(s![h..h + w])
+                .assign(&logits.sum_axis(Axis(0)));
+            if m > 0 {
+                let dl = logits.view();
+                mat_mul(
+                    &last_t.slice(s![..m, ..]),
+                    &dl,
+                    false,
+                    &mut g.w_out.slice_mut(s![..m, h..h + w]),
+                );
+                mat_mul(&dl, &weights.t(), true, &mut dlast.slice_mut(s![.., ..m]));
+            }
+        }
+        let tr = Trace {
+            x,
+            stream,
+            inner,
+            last,
+            out: None,
+            logits: Array2::zeros((0, 0)),
+        };
+        self.trunk_backward(slots, &tr, dlast, &mut g);
+        (loss, g)
+    }
+
+    /// Backward from the trunk's output gradient `dlast` through the trunk and the input
+    /// layer into `g`, then clear the gradients of masked-out weights.
+    fn trunk_backward(
+        &self,
+        slots: &[u32],
+        tr: &Trace<F>,
+        mut dlast: Array2<F>,
+        g: &mut Params<F>,
+    ) {
+        let n = self.domains.len();
+        let p = &self.params;
         // Trunk.
         let dz0 = if self.config.residual {
             let blocks = self.config.layers;
@@ -389,7 +443,35 @@ impl<F: Real> Network<F> {
                 }
             }
         }
-        self.mask_grads(&mut g);
-        (loss, g)
+        self.mask_grads(g);
     }
+}
+
+/// The softmax of one row's logits for one column, turned in place into the gradient of
+/// `scale × -log softmax[target]`; returns `-log softmax[target]` (nats).
+fn softmax_backward<F: Real>(mut seg: ArrayViewMut1<'_, F>, target: u32, scale: F) -> f64 {
+    let max = seg.fold(F::of(f64::NEG_INFINITY), |m, &x| m.max(x));
+    let t = target as usize;
+    // log softmax_t = (x_t - max) - ln Σ e^(x - max): finite even where the probability
+    // itself underflows.
+    let shifted = (seg[t] - max).to_f64();
+    // Values more than 50 below the maximum (probability under e^-50, about 2e-22, of the
+    // largest) become exactly zero: scaled into gradients they would be subnormal floats,
+    // which x86 multiplies through a microcode assist dozens of times slower, and as
+    // training sharpens the softmaxes they come to dominate the output layer's products.
+    // Their gradient is negligible.
+    seg.mapv_inplace(|x| {
+        let d = x - max;
+        if d < F::of(-50.0) {
+            F::zero()
+        } else {
+            d.exp_nonpositive()
+        }
+    });
+    let sum = seg.sum();
+    // d(-log softmax_t)/d logit = softmax - onehot(t).
+    let k = scale / sum;
+    seg.mapv_inplace(|p| p * k);
+    seg[t] -= scale;
+    sum.to_f64().ln() - shifted
 }

@@ -45,6 +45,10 @@ pub trait Real:
     fn as_f32(values: &[Self]) -> Option<&[f32]>;
     /// [`Real::as_f32`] for a mutable slice.
     fn as_f32_mut(values: &mut [Self]) -> Option<&mut [f32]>;
+    /// Whether `Self` is `f32`.
+    fn is_f32() -> bool {
+        Self::as_f32(&[]).is_some()
+    }
 }
 
 macro_rules! real {

@@ -174,6 +174,31 @@ fn outputs_are_autoregressive() {
     }
 }
 
+/// Training on `f32` (the strided AVX-512 products where the CPU has them) computes the
+/// same loss and gradient as on `f64` (`ndarray`'s products, checked by finite differences
+/// above), to `f32` accuracy.
+#[test]
+fn f32_gradient_matches_f64() {
+    for (cfg, layout) in cases() {
+        let (m64, slots, targets) = tiny_on::<f64>(&cfg, layout);
+        let (m32, _, _) = tiny_on::<f32>(&cfg, layout);
+        let (l64, g64) = m64.loss_and_grad(&slots, &targets, 1.0);
+        let (l32, g32) = m32.loss_and_grad(&slots, &targets, 1.0);
+        assert!(
+            (l64 - l32).abs() < 1e-4 * l64.abs().max(1.0),
+            "{cfg:?} {layout:?}: loss"
+        );
+        for (t64, t32) in g64.tensors().iter().zip(g32.tensors()) {
+            for (&a, &b) in t64.iter().zip(t32.iter()) {
+                assert!(
+                    (a - f64::from(b)).abs() < 1e-4 * a.abs().max(1.0),
+                    "{cfg:?} {layout:?}: {a} vs {b}"
+                );
+            }
+        }
+    }
+}
+
 /// The folded first layer used for estimation gives the same logits as the training pass:
 /// on `f64` (`ndarray`'s products) and on `f32` (the packed AVX-512 kernel where the CPU
 /// has it).
