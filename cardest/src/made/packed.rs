@@ -10,7 +10,8 @@
 //! weights again on every call: on the 2-core VM the AVX-512 kernel is about 2× faster at
 //! 2,000 rows and 4× at one row.
 //!
-//! With the crate's SIMD loops in module `softmax`, this is its only `unsafe` code.
+//! The crate's `unsafe` code is here, in module `strided` (training's products) and in
+//! module `softmax`.
 //! [`Panels`] exists only on a CPU with one of the two instruction sets ([`Panels::new`]
 //! checks and records which), and [`Panels::affine_into`] checks every dimension against
 //! the slices it is given before it enters a kernel, so the kernels' raw reads and writes
