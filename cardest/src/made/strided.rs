@@ -33,39 +33,41 @@ pub(crate) fn mat_mul<F: Real>(
         if rows(sa) && rows(&sc) {
             let (a, c_ptr) = (a.as_ptr().cast::<f32>(), c.as_mut_ptr().cast::<f32>());
             let (lda, ldc) = (sa[0] as usize, sc[0] as usize);
-            if rows(sb) {
+            // `b` row-major (`k × n`), or the transpose of a row-major `n × k` matrix.
+            type Kernel = unsafe fn(
+                usize,
+                usize,
+                usize,
+                *const f32,
+                usize,
+                *const f32,
+                usize,
+                *mut f32,
+                usize,
+                bool,
+            );
+            let kernel: Option<(Kernel, isize)> = if rows(sb) {
+                Some((nn, sb[0]))
+            } else if sb[0] == 1 && sb[1] >= 1 {
+                Some((nt, sb[1]))
+            } else {
+                None
+            };
+            if let Some((kernel, ldb)) = kernel {
                 // SAFETY: `F` is `f32` (so the casts are identities) and AVX-512F was
                 // detected. Every element the kernel touches is an element of one of the
-                // three views: rows `< m` of `a` and `c`, `< k` of `b`, columns `< k`, `< n`,
-                // `< n`, at the views' own strides (masked loads and stores at the edges).
+                // three views: rows `< m` of `a` and `c`, columns `< k` of `a` and `< n` of
+                // `c`, and of `b` (or `bᵀ`) rows `< k` (`< n`) and columns `< n` (`< k`), at
+                // the views' own strides (masked loads and stores at the edges).
                 unsafe {
-                    nn(
+                    kernel(
                         m,
                         n,
                         k,
                         a,
                         lda,
                         b.as_ptr().cast(),
-                        sb[0] as usize,
-                        c_ptr,
-                        ldc,
-                        add,
-                    )
-                };
-                return;
-            }
-            if sb[0] == 1 && sb[1] >= 1 {
-                // `b` is the transpose of a row-major `n × k` matrix.
-                // SAFETY: as above, reading `bᵀ`'s rows `< n`, columns `< k`.
-                unsafe {
-                    nt(
-                        m,
-                        n,
-                        k,
-                        a,
-                        lda,
-                        b.as_ptr().cast(),
-                        sb[1] as usize,
+                        ldb as usize,
                         c_ptr,
                         ldc,
                         add,
