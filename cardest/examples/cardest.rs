@@ -11,7 +11,8 @@
 //! `--model resmade|made`, `--input onehot|binary|embedding`, `--output onehot|embedding`,
 //! `--embedding N`, `--reuse-min-domain N` (embedding outputs only for larger columns),
 //! `--factor-bits N` (split columns of more than 2^N values into digits; 0: never), `--batch N`, `--lr X`, `--queries N`, `--seed N`, `--samples N`, `--sampling systematic|independent`; `--save PATH` (after
-//! training), `--load PATH` (eval a saved model instead of training), `--sql PATH` (eval:
+//! training), `--load PATH` (eval: evaluate a saved model instead of training one;
+//! train: continue training it for `--epochs` more, with a fresh optimiser and schedule), `--sql PATH` (eval:
 //! write `true_count<TAB>SELECT ...` per query, for `cardest/scripts/postgres.sh`),
 //! `--worst N` (eval: print the N queries with the model's largest q-errors).
 
@@ -102,8 +103,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let model = match opt("--load") {
         Some(path) => {
-            let m = Made::load(path)?;
+            let mut m = Made::load(path)?;
             println!("loaded {path}: {} parameters", m.parameter_count());
+            if mode == "train" {
+                // Continue training the saved model (a fresh Adam state and schedule): the
+                // way to extend a run or to refit a model to new rows of the same schema.
+                fit(&mut m, &table, &tcfg)?;
+            }
             m
         }
         None => train_model(&table, &mcfg, &tcfg)?,
@@ -162,9 +168,19 @@ fn train_model(
         model.sub_domains().len(),
         model.sub_domains().iter().sum::<usize>()
     );
+    fit(&mut model, table, tcfg)?;
+    Ok(model)
+}
+
+/// Train `model` with a progress bar, then print the time per epoch and the fit.
+fn fit(
+    model: &mut Made,
+    table: &Table,
+    tcfg: &TrainConfig,
+) -> Result<(), Box<dyn std::error::Error>> {
     let mut shown = usize::MAX;
     let mut epoch_start = Instant::now();
-    let reports = train(&mut model, table, tcfg, |p| match p {
+    let reports = train(model, table, tcfg, |p| match p {
         Progress::Step {
             epoch,
             rows_done,
@@ -202,10 +218,10 @@ fn train_model(
         reports.iter().map(|r| r.elapsed.as_secs_f64()).sum::<f64>() / reports.len().max(1) as f64;
     println!(
         "training: {per_epoch:.1} s per epoch; fit {:.2} bits/tuple vs. empirical entropy {:.2} bits",
-        bits_per_tuple(&model, table)?,
+        bits_per_tuple(model, table)?,
         table.entropy_bits()
     );
-    Ok(model)
+    Ok(())
 }
 
 fn eval(

@@ -288,6 +288,39 @@ fn model_file_round_trip_and_errors() {
     ));
 }
 
+/// A saved model can be loaded and trained further (extending a run, or refitting to new
+/// rows of the same schema), and only on a table of the same schema.
+#[test]
+fn a_loaded_model_trains_further() {
+    use stratus_cardest::{Error, bits_per_tuple};
+    let t = correlated(400);
+    let m = trained(&t);
+    let before = bits_per_tuple(&m, &t).unwrap();
+    let mut resumed = Made::from_bytes(&m.to_bytes()).unwrap();
+    let more = TrainConfig {
+        epochs: 25,
+        batch: 64,
+        learning_rate: 1e-2,
+        seed: 2,
+        ..Default::default()
+    };
+    train(&mut resumed, &t, &more, |_| {}).unwrap();
+    let after = bits_per_tuple(&resumed, &t).unwrap();
+    assert!(
+        after < before,
+        "25 more epochs should improve the fit: {before:.3} -> {after:.3} bits per tuple"
+    );
+    let other = Table::from_columns(vec![(
+        "a".into(),
+        ColumnData::Num((0..50).map(|i| Some(f64::from(i % 7))).collect()),
+    )])
+    .unwrap();
+    assert!(matches!(
+        train(&mut resumed, &other, &more, |_| {}),
+        Err(Error::SchemaMismatch(_))
+    ));
+}
+
 /// Every encoding and trunk round-trips through the model file.
 #[test]
 fn every_configuration_round_trips() {
