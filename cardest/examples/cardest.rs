@@ -7,7 +7,8 @@
 //! `train` trains and reports bits per tuple vs. the data's entropy; `eval` also generates
 //! Naru's workload and prints q-error quantiles for the model, independence and uniform
 //! sampling at equal memory; `workload --sql PATH` only writes the workload with true counts.
-//! Options: `--rows N` (load at most N rows), `--epochs N`, `--hidden N`, `--layers N`,
+//! Options: `--rows N` (load at most N rows), `--epochs N` (default: enough to visit about
+//! two million rows, at least 5: `TrainConfig::default_epochs`), `--hidden N`, `--layers N`,
 //! `--model resmade|made`, `--input onehot|binary|embedding`, `--output onehot|embedding`,
 //! `--embedding N`, `--reuse-min-domain N` (embedding outputs only for larger columns),
 //! `--factor-bits N` (split columns of more than 2^N values into digits; 0: never), `--batch N`, `--lr X`, `--queries N`, `--seed N`, `--samples N`, `--sampling systematic|independent`; `--save PATH` (after
@@ -95,7 +96,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         seed,
     };
     let tcfg = TrainConfig {
-        epochs: num("--epochs", 5)?,
+        epochs: num("--epochs", TrainConfig::default_epochs(table.rows()))?,
         batch: num("--batch", 256)?,
         learning_rate: opt("--lr").map(str::parse).transpose()?.unwrap_or(5e-3),
         column_masking: true,

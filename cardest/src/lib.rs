@@ -26,7 +26,7 @@ pub use made::{
 };
 pub use predicate::{CodeSet, Condition, Op, Predicate, Query, Resolved};
 pub use table::{Column, Table};
-pub use train::{EpochReport, Progress, TrainConfig, bits_per_tuple, train};
+pub use train::{DEFAULT_ROW_VISITS, EpochReport, Progress, TrainConfig, bits_per_tuple, train};
 pub use value::{ColumnData, Literal};
 pub use workload::{generate, q_error, quantile};
 
