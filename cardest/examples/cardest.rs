@@ -7,7 +7,8 @@
 //! `train` trains and reports bits per tuple vs. the data's entropy; `eval` also generates
 //! Naru's workload and prints q-error quantiles for the model, independence and uniform
 //! sampling at equal memory; `workload --sql PATH` only writes the workload with true counts.
-//! Options: `--rows N` (load at most N rows), `--epochs N` (default: enough to visit about
+//! Options: `--rows N` (load at most N rows), `--delimiter C` (the CSV's field delimiter:
+//! default `,`, or tab for a `.tsv` / `.tsv.gz` file; `tab` spells a tab), `--epochs N` (default: enough to visit about
 //! two million rows, at least 5: `TrainConfig::default_epochs`), `--hidden N`, `--layers N`,
 //! `--model resmade|made`, `--input onehot|binary|embedding`, `--output onehot|embedding`,
 //! `--embedding N`, `--reuse-min-domain N` (embedding outputs only for larger columns),
@@ -58,10 +59,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let seed = num("--seed", 1234)? as u64;
     let started = Instant::now();
     let rows = opt("--rows").map(str::parse).transpose()?;
+    let delimiter = match opt("--delimiter") {
+        Some("tab") | Some("\\t") => '\t',
+        Some(d) => d.parse()?,
+        None if csv.ends_with(".tsv") || csv.ends_with(".tsv.gz") => '\t',
+        None => ',',
+    };
     let table = read_path(
         csv,
         &CsvOptions {
             max_rows: rows,
+            delimiter,
             ..Default::default()
         },
     )?;
@@ -321,6 +329,10 @@ fn eval(
         .enumerate()
     {
         let f = |v: &[f64]| {
+            if v.is_empty() {
+                // No query in this group (e.g. every query matched one row).
+                return ["—"; 4].join(" | ");
+            }
             [0.5, 0.95, 0.99, 1.0]
                 .map(|p| format!("{:.2}", quantile(v, p)))
                 .join(" | ")

@@ -1,7 +1,8 @@
 //! CSV ingestion (plain or gzip, detected by magic bytes).
 //!
-//! A column is numeric when every non-null cell parses as a number, otherwise text. Empty
-//! cells and `NA` are null.
+//! A column is numeric when every non-null cell parses as a finite number, otherwise text.
+//! Empty cells and `NA` are null. Quoting follows RFC 4180 (fields may hold the delimiter,
+//! line breaks and doubled quotes); malformed text is an [`Error::Csv`] with its line.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -17,6 +18,8 @@ pub struct CsvOptions {
     pub max_rows: Option<usize>,
     /// Cells equal to one of these (after trimming) are null.
     pub null_tokens: Vec<String>,
+    /// The field delimiter: `,` by default, `\t` for TSV, `;` for some locales' spreadsheets.
+    pub delimiter: char,
 }
 
 impl Default for CsvOptions {
@@ -24,6 +27,7 @@ impl Default for CsvOptions {
         CsvOptions {
             max_rows: None,
             null_tokens: vec![String::new(), "NA".to_owned()],
+            delimiter: ',',
         }
     }
 }
@@ -50,29 +54,34 @@ pub fn read_path(path: impl AsRef<Path>, opts: &CsvOptions) -> Result<Table> {
 }
 
 /// Read CSV text with a header row from any reader.
+///
+/// RFC 4180 quoting: a field that starts with `"` may hold delimiters, line breaks and
+/// doubled quotes (`""`). Lines end with `\n` or `\r\n`; blank lines are skipped; a UTF-8
+/// byte-order mark before the header is dropped.
 pub fn read(mut reader: impl Read, opts: &CsvOptions) -> Result<Table> {
-    let mut text = String::new();
-    reader
-        .read_to_string(&mut text)
-        .map_err(|source| Error::Io {
-            path: "<reader>".into(),
-            source,
-        })?;
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty());
-    let (_, header) = lines.next().ok_or(Error::EmptyTable("no header row"))?;
-    let names = split(header, 1)?;
+    if ['"', '\n', '\r'].contains(&opts.delimiter) {
+        return Err(Error::Config(format!(
+            "CSV delimiter {:?} would be ambiguous",
+            opts.delimiter
+        )));
+    }
+    let mut bytes = Vec::new();
+    reader.read_to_end(&mut bytes).map_err(|source| Error::Io {
+        path: "<reader>".into(),
+        source,
+    })?;
+    let text = decode(&bytes)?;
+    let mut records = Records::new(text, opts.delimiter);
+    let (_, names) = records.next().ok_or(Error::EmptyTable("no header row"))??;
     let mut cells: Vec<Vec<Option<String>>> = vec![Vec::new(); names.len()];
-    for (i, line) in lines {
+    for record in records {
         if opts.max_rows.is_some_and(|m| cells[0].len() >= m) {
             break;
         }
-        let fields = split(line, i + 1)?;
+        let (line, fields) = record?;
         if fields.len() != names.len() {
             return Err(Error::Csv {
-                line: i + 1,
+                line,
                 reason: format!("{} fields, header has {}", fields.len(), names.len()),
             });
         }
@@ -107,30 +116,106 @@ pub fn read(mut reader: impl Read, opts: &CsvOptions) -> Result<Table> {
     Table::from_columns(columns)
 }
 
-/// Split one line into fields, honouring double quotes (`""` inside quotes is a quote).
-fn split(line: &str, line_no: usize) -> Result<Vec<String>> {
-    let mut fields = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (c, quoted) {
-            ('"', true) if chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            ('"', true) => quoted = false,
-            ('"', false) if cur.is_empty() => quoted = true,
-            (',', false) => fields.push(std::mem::take(&mut cur)),
-            (c, _) => cur.push(c),
+/// The file's text without a leading byte-order mark; invalid UTF-8 is an error naming the
+/// line it is on.
+fn decode(bytes: &[u8]) -> Result<&str> {
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    std::str::from_utf8(bytes).map_err(|e| Error::Csv {
+        line: 1 + bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count(),
+        reason: "not valid UTF-8 (save the file as UTF-8)".into(),
+    })
+}
+
+/// The records of CSV text, each with the 1-based line it starts on.
+///
+/// Written here rather than taken from the `csv` crate because that parser is lenient where
+/// this one must not be: an unterminated quote there silently swallows the rest of the file
+/// into one field (rows lost without an error), and its line numbers drift after blank lines.
+struct Records<'a> {
+    chars: std::iter::Peekable<std::str::Chars<'a>>,
+    delimiter: char,
+    line: usize,
+}
+
+impl<'a> Records<'a> {
+    fn new(text: &'a str, delimiter: char) -> Self {
+        Records {
+            chars: text.chars().peekable(),
+            delimiter,
+            line: 1,
         }
     }
-    if quoted {
-        return Err(Error::Csv {
-            line: line_no,
-            reason: "unterminated quote".into(),
-        });
+
+    /// The next record and the line it starts on, or `None` at the end; a blank line is a
+    /// record of no fields.
+    fn record(&mut self) -> Option<Result<(usize, Vec<String>)>> {
+        self.chars.peek()?;
+        let start = self.line;
+        let mut fields = Vec::new();
+        let mut cur = String::new();
+        // Whether `cur` began with a quote (so it is a field even when empty).
+        let mut was_quoted = false;
+        let mut quoted = false;
+        while let Some(c) = self.chars.next() {
+            if quoted {
+                match c {
+                    '"' if self.chars.peek() == Some(&'"') => {
+                        cur.push('"');
+                        self.chars.next();
+                    }
+                    '"' => quoted = false,
+                    c => {
+                        if c == '\n' {
+                            self.line += 1;
+                        }
+                        cur.push(c);
+                    }
+                }
+                continue;
+            }
+            match c {
+                '\r' if self.chars.peek() == Some(&'\n') => {}
+                '\n' | '\r' => {
+                    self.line += 1;
+                    break;
+                }
+                '"' if cur.is_empty() && !was_quoted => {
+                    quoted = true;
+                    was_quoted = true;
+                }
+                c if c == self.delimiter => {
+                    fields.push(std::mem::take(&mut cur));
+                    was_quoted = false;
+                }
+                c => cur.push(c),
+            }
+        }
+        if quoted {
+            return Some(Err(Error::Csv {
+                line: start,
+                reason: "unterminated quote (the field's closing \" is missing)".into(),
+            }));
+        }
+        if fields.is_empty() && !was_quoted && cur.trim().is_empty() {
+            return Some(Ok((start, fields)));
+        }
+        fields.push(cur);
+        Some(Ok((start, fields)))
     }
-    fields.push(cur);
-    Ok(fields)
+}
+
+impl Iterator for Records<'_> {
+    type Item = Result<(usize, Vec<String>)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            match self.record()? {
+                Ok((_, fields)) if fields.is_empty() => continue,
+                other => return Some(other),
+            }
+        }
+    }
 }

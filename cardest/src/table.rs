@@ -174,8 +174,9 @@ impl Table {
         counts
             .values()
             .map(|&c| {
+                // p·log2(1/p) rather than -p·log2(p): a one-row table has entropy 0, not -0.
                 let p = c as f64 / n;
-                -p * p.log2()
+                p * (n / c as f64).log2()
             })
             .sum()
     }

@@ -1,6 +1,7 @@
 //! Naru's query workload and the q-error metric.
 //!
-//! A query takes a random row, picks 5–11 distinct columns (capped by the table's width),
+//! A query takes a random row, picks 5–11 distinct columns (capped by the table's width;
+//! columns that are null in every row are never picked),
 //! uses `=` on columns with fewer than 10 distinct values and a random one of {`<=`, `>=`,
 //! `=`} elsewhere, with the row's values as literals; so every query matches at least one
 //! row. A row that is null in a chosen column is redrawn (a null matches no predicate).
@@ -18,6 +19,15 @@ pub fn generate(table: &Table, count: usize, seed: u64) -> Result<Vec<Query>> {
     if table.rows() == 0 || n == 0 {
         return Err(Error::EmptyTable("no rows or columns"));
     }
+    // A column with no value at all (every cell null) can never hold a predicate a row
+    // satisfies, so it is left out; on a table without one this changes nothing.
+    let eligible: Vec<usize> = (0..n)
+        .filter(|&c| !table.columns()[c].dictionary().is_empty())
+        .collect();
+    let n = eligible.len();
+    if n == 0 {
+        return Err(Error::EmptyTable("every column is null"));
+    }
     let mut rng = SimRng::new(seed);
     let mut out = Vec::with_capacity(count);
     let mut attempts = 0usize;
@@ -31,7 +41,7 @@ pub fn generate(table: &Table, count: usize, seed: u64) -> Result<Vec<Query>> {
         let row = rng.below(table.rows() as u64) as usize;
         let (lo, hi) = (5.min(n), 11.min(n));
         let k = lo + rng.below((hi - lo + 1) as u64) as usize;
-        let mut cols: Vec<usize> = (0..n).collect();
+        let mut cols = eligible.clone();
         shuffle(&mut cols, &mut rng);
         cols.truncate(k);
         cols.sort_unstable();

@@ -181,3 +181,148 @@ fn workload_on_the_sample_follows_naru() {
         assert!(exact_count(&t, &q.resolve(&t).unwrap()) >= 1, "{q}");
     }
 }
+
+/// Every cell of a text table, row by row (`None` for null).
+fn cells(t: &Table) -> Vec<Vec<Option<String>>> {
+    (0..t.rows())
+        .map(|r| {
+            t.columns()
+                .iter()
+                .map(|c| match c.dictionary().value(c.codes()[r]) {
+                    Some(stratus_cardest::Literal::Str(s)) => Some(s),
+                    Some(stratus_cardest::Literal::Num(x)) => Some(x.to_string()),
+                    None => None,
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn csv_rfc4180_line_breaks_bom_crlf_and_blank_lines() {
+    let text =
+        "\u{feff}name,note\r\n\"Smith, J\",\"two\r\nlines\"\r\n\r\nx,\"\"\r\ny,\"say \"\"hi\"\"\"";
+    let t = csv::read(text.as_bytes(), &CsvOptions::default()).unwrap();
+    // The byte-order mark is not part of the first column's name.
+    assert_eq!(t.column_index("name"), Some(0));
+    assert_eq!(
+        cells(&t),
+        vec![
+            vec![Some("Smith, J".into()), Some("two\r\nlines".into())],
+            // A quoted empty field is an empty string, which the default null tokens make null.
+            vec![Some("x".into()), None],
+            vec![Some("y".into()), Some("say \"hi\"".into())],
+        ]
+    );
+}
+
+#[test]
+fn csv_other_delimiters() {
+    let tsv = "a\tb\n1\tx,y\n2\tz\n";
+    let opts = CsvOptions {
+        delimiter: '\t',
+        ..Default::default()
+    };
+    let t = csv::read(tsv.as_bytes(), &opts).unwrap();
+    assert_eq!(t.columns()[0].dictionary().kind(), "numeric");
+    assert_eq!(count(&t, vec![Predicate::new("b", Op::Eq, "x,y")]), 1);
+    let semi = CsvOptions {
+        delimiter: ';',
+        ..Default::default()
+    };
+    let t = csv::read("a;b\n1,5;2\n".as_bytes(), &semi).unwrap();
+    assert_eq!(t.columns()[0].dictionary().kind(), "text");
+    for bad in ['"', '\n', '\r'] {
+        let opts = CsvOptions {
+            delimiter: bad,
+            ..Default::default()
+        };
+        assert!(matches!(
+            csv::read("a\n1\n".as_bytes(), &opts),
+            Err(Error::Config(_))
+        ));
+    }
+}
+
+#[test]
+fn csv_malformed_text_names_its_line() {
+    let read = |text: &[u8]| csv::read(text, &CsvOptions::default());
+    // An unterminated quote must not swallow the rest of the file into one field.
+    assert!(matches!(
+        read(b"a,b\n1,2\n3,\"x\n4,y\n"),
+        Err(Error::Csv { line: 3, reason }) if reason.contains("unterminated")
+    ));
+    // Line numbers count blank lines and line breaks inside quotes.
+    assert!(matches!(
+        read(b"a,b\n\n1,\"p\nq\"\n\n2\n"),
+        Err(Error::Csv { line: 6, .. })
+    ));
+    assert!(matches!(
+        read(b"a,b\n1,2\n3,caf\xe9\n"),
+        Err(Error::Csv { line: 3, reason }) if reason.contains("UTF-8")
+    ));
+}
+
+proptest::proptest! {
+    /// Any table of strings written with RFC 4180 quoting (every field quoted, quotes
+    /// doubled, `\n` or `\r\n` line ends) reads back cell for cell.
+    #[test]
+    fn csv_round_trips_quoted_text(
+        rows in proptest::collection::vec(
+            proptest::collection::vec("[a-c ,;\"\n\r\té]{0,6}", 3),
+            1..12,
+        ),
+        crlf in proptest::bool::ANY,
+    ) {
+        let end = if crlf { "\r\n" } else { "\n" };
+        let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+        // A leading `v` keeps every cell text and non-null, so the comparison is exact.
+        let mut text = format!("c0,c1,c2{end}");
+        for row in &rows {
+            let fields: Vec<String> = row.iter().map(|s| quote(&format!("v{s}"))).collect();
+            text.push_str(&fields.join(","));
+            text.push_str(end);
+        }
+        let t = csv::read(text.as_bytes(), &CsvOptions::default()).unwrap();
+        let want: Vec<Vec<Option<String>>> = rows
+            .iter()
+            .map(|r| r.iter().map(|s| Some(format!("v{s}"))).collect())
+            .collect();
+        proptest::prop_assert_eq!(cells(&t), want);
+    }
+}
+
+#[test]
+fn entropy_of_small_tables() {
+    let one = csv::read("a,b\n1,x\n".as_bytes(), &CsvOptions::default()).unwrap();
+    // Positive zero: reports print "0.00", not "-0.00".
+    assert!(one.entropy_bits() == 0.0 && one.entropy_bits().is_sign_positive());
+    let four = csv::read("a\n1\n2\n3\n4\n".as_bytes(), &CsvOptions::default()).unwrap();
+    assert!((four.entropy_bits() - 2.0).abs() < 1e-12);
+    let skewed = csv::read("a\n1\n1\n1\n2\n".as_bytes(), &CsvOptions::default()).unwrap();
+    let h = -(0.75f64 * 0.75f64.log2() + 0.25 * 0.25f64.log2());
+    assert!((skewed.entropy_bits() - h).abs() < 1e-12);
+}
+
+#[test]
+fn workload_skips_columns_that_are_all_null() {
+    use stratus_cardest::generate;
+    // Five columns, so every query would have to use all five, `unused` included: before
+    // all-null columns were left out, no query could be drawn at all.
+    let mut text = String::from("a,b,c,d,unused\n");
+    for i in 0..300 {
+        text.push_str(&format!("{},{},{},{},\n", i % 7, i % 11, i % 13, i));
+    }
+    let t = csv::read(text.as_bytes(), &CsvOptions::default()).unwrap();
+    let qs = generate(&t, 100, 7).unwrap();
+    for q in &qs {
+        assert!(q.predicates.iter().all(|p| p.column != "unused"), "{q}");
+        assert_eq!(q.predicates.len(), 4, "{q}");
+        assert!(exact_count(&t, &q.resolve(&t).unwrap()) >= 1, "{q}");
+    }
+    let all_null = csv::read("a,b\n,\n,\n".as_bytes(), &CsvOptions::default()).unwrap();
+    assert!(matches!(
+        generate(&all_null, 1, 7),
+        Err(Error::EmptyTable(_))
+    ));
+}
