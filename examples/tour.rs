@@ -593,6 +593,27 @@ fn cardest_section() -> Result<(), Box<dyn std::error::Error>> {
             ind.estimate(&r)
         );
     }
+    // The saved model carries the table's schema (names, dictionaries, row count), so a
+    // query optimiser that loads it estimates without the rows.
+    let bytes = model.to_bytes();
+    let loaded = Made::from_bytes(&bytes)?;
+    let schema = loaded
+        .schema()
+        .ok_or("a trained model carries its schema")?;
+    let alone = Estimator::for_model(
+        &loaded,
+        EstimatorConfig {
+            samples: 500,
+            seed: 1,
+            ..Default::default()
+        },
+    )?;
+    println!(
+        "reloaded from {} bytes, without the table: {} -> {:.0} rows",
+        bytes.len(),
+        queries[0],
+        alone.estimate(schema, &queries[0])?
+    );
     Ok(())
 }
 

@@ -27,9 +27,8 @@ use stratus_sim::SimRng;
 use crate::error::{Error, Result};
 use crate::factor::Factor;
 use crate::made::{Compiled, Made};
-use crate::predicate::{CodeSet, Query, Resolved};
+use crate::predicate::{Catalog, CodeSet, Query, Resolved};
 use crate::softmax;
-use crate::table::Table;
 
 /// Prefixes whose logits are computed together: 128 rows of a 4,000-value column's logits
 /// are 2 MB, about one core's L2.
@@ -102,9 +101,24 @@ impl<'a> Estimator<'a> {
         })
     }
 
-    /// Estimated number of rows of `table` matching `query`.
-    pub fn estimate(&self, table: &Table, query: &Query) -> Result<f64> {
-        let resolved = query.resolve(table)?;
+    /// An estimator from the model alone: the row count comes from the schema that
+    /// training attached to it (kept by save and load), so a model loaded from disk
+    /// estimates without the table. A model without a schema is an [`Error::Config`].
+    pub fn for_model(model: &'a Made, cfg: EstimatorConfig) -> Result<Self> {
+        let schema = model.schema().ok_or_else(|| {
+            Error::Config(
+                "the model carries no schema (train it, or attach one with Made::set_schema)"
+                    .into(),
+            )
+        })?;
+        Estimator::new(model, schema.rows(), cfg)
+    }
+
+    /// Estimated number of rows matching `query`, its literals resolved by the dictionaries
+    /// of the table the model was trained on, or of its [`Schema`](crate::Schema)
+    /// (`model.schema()`).
+    pub fn estimate(&self, catalog: &impl Catalog, query: &Query) -> Result<f64> {
+        let resolved = query.resolve(catalog)?;
         self.estimate_resolved(&resolved)
     }
 

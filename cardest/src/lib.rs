@@ -9,6 +9,7 @@ pub mod factor;
 pub mod made;
 pub mod model_file;
 pub mod predicate;
+pub mod schema;
 mod softmax;
 pub mod table;
 pub mod train;
@@ -24,7 +25,8 @@ pub use factor::{Factor, Factorization};
 pub use made::{
     DEFAULT_FACTOR_BITS, InputEncoding, Made, MadeConfig, Network, OutputEncoding, Real,
 };
-pub use predicate::{CodeSet, Condition, Op, Predicate, Query, Resolved};
+pub use predicate::{Catalog, CodeSet, Condition, Op, Predicate, Query, Resolved};
+pub use schema::{ColumnSchema, Schema};
 pub use table::{Column, Table};
 pub use train::{DEFAULT_ROW_VISITS, EpochReport, Progress, TrainConfig, bits_per_tuple, train};
 pub use value::{ColumnData, Literal};

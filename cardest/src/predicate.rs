@@ -3,7 +3,9 @@
 use std::fmt;
 use std::ops::Range;
 
+use crate::dictionary::Dictionary;
 use crate::error::{Error, Result};
+use crate::schema::Schema;
 use crate::table::Table;
 use crate::value::Literal;
 
@@ -197,14 +199,15 @@ impl Query {
         Query { predicates }
     }
 
-    /// Map every predicate onto its column's code range.
-    pub fn resolve(&self, table: &Table) -> Result<Resolved> {
-        let mut ranges: Vec<Option<CodeSet>> = vec![None; table.columns().len()];
+    /// Map every predicate onto its column's code range, by the dictionaries of a [`Table`]
+    /// or of its [`Schema`].
+    pub fn resolve(&self, catalog: &impl Catalog) -> Result<Resolved> {
+        let mut ranges: Vec<Option<CodeSet>> = vec![None; catalog.column_count()];
         for p in &self.predicates {
-            let idx = table
-                .column_index(&p.column)
+            let idx = catalog
+                .find_column(&p.column)
                 .ok_or_else(|| Error::UnknownColumn(p.column.clone()))?;
-            let dict = table.columns()[idx].dictionary();
+            let dict = catalog.dictionary(idx);
             let set = match &p.condition {
                 Condition::Compare(op, lit) => {
                     CodeSet::range(dict.code_range(&p.column, *op, lit)?)
@@ -221,5 +224,40 @@ impl Query {
             });
         }
         Ok(Resolved { ranges })
+    }
+}
+
+/// The columns a query resolves against: a [`Table`], or a [`Schema`] when the rows are not
+/// at hand (a model loaded from disk carries one).
+pub trait Catalog {
+    /// Number of columns.
+    fn column_count(&self) -> usize;
+    /// Index of the column named `name`.
+    fn find_column(&self, name: &str) -> Option<usize>;
+    /// The dictionary of column `index` (`index < column_count()`).
+    fn dictionary(&self, index: usize) -> &Dictionary;
+}
+
+impl Catalog for Table {
+    fn column_count(&self) -> usize {
+        self.columns().len()
+    }
+    fn find_column(&self, name: &str) -> Option<usize> {
+        self.column_index(name)
+    }
+    fn dictionary(&self, index: usize) -> &Dictionary {
+        self.columns()[index].dictionary()
+    }
+}
+
+impl Catalog for Schema {
+    fn column_count(&self) -> usize {
+        self.columns().len()
+    }
+    fn find_column(&self, name: &str) -> Option<usize> {
+        self.column_index(name)
+    }
+    fn dictionary(&self, index: usize) -> &Dictionary {
+        self.columns()[index].dictionary()
     }
 }

@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 
 use crate::dictionary::Dictionary;
 use crate::error::{Error, Result};
+use crate::schema::{ColumnSchema, Schema};
 use crate::value::ColumnData;
 
 /// One encoded column: its dictionary and one code per row.
@@ -161,6 +162,22 @@ impl Table {
     /// The codes of row `row`, one per column.
     pub fn row_codes(&self, row: usize) -> Vec<u32> {
         self.columns.iter().map(|c| c.codes[row]).collect()
+    }
+
+    /// The table without its rows: column names, dictionaries, nulls and the row count.
+    pub fn schema(&self) -> Schema {
+        Schema {
+            columns: self
+                .columns
+                .iter()
+                .map(|c| ColumnSchema {
+                    name: c.name.clone(),
+                    dictionary: c.dictionary.clone(),
+                    has_null: c.has_null,
+                })
+                .collect(),
+            rows: self.rows,
+        }
     }
 
     /// Empirical entropy of the rows in bits: the best bits-per-tuple any model can reach on

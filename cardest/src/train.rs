@@ -155,7 +155,8 @@ fn flush(x: f32, tiny: f32) -> f32 {
 }
 
 /// Train `model` on `table` by maximum likelihood, calling `progress` after every minibatch
-/// and every epoch. Each minibatch is split across rayon's threads (data parallelism); the
+/// and every epoch. The table's [`Schema`](crate::Schema) is attached to the model
+/// ([`Made::schema`]). Each minibatch is split across rayon's threads (data parallelism); the
 /// result depends only on the seed and the thread count.
 pub fn train(
     model: &mut Made,
@@ -173,6 +174,8 @@ pub fn train(
             "batch must be >= 1 and learning_rate > 0".into(),
         ));
     }
+    // The model now describes this table: keep its schema for estimating without the rows.
+    model.schema = Some(table.schema());
     let n = table.columns().len();
     let width = model.sub_domains().len();
     let mut rng = SimRng::new(cfg.seed);

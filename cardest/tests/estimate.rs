@@ -267,7 +267,7 @@ fn model_file_round_trip_and_errors() {
         Made::from_bytes(&v2),
         Err(Error::ModelVersion {
             found: 9,
-            supported: 4
+            supported: 5
         })
     ));
     // A file of the previous format (no factorization) is a wrong version, not garbage.
@@ -277,7 +277,7 @@ fn model_file_round_trip_and_errors() {
         Made::from_bytes(&v2),
         Err(Error::ModelVersion {
             found: 2,
-            supported: 4
+            supported: 5
         })
     ));
     let mut longer = bytes;
@@ -483,4 +483,72 @@ fn in_predicates_select_the_listed_values() {
         Err(stratus_cardest::Error::WrongLiteralType { .. })
     ));
     assert_eq!(both.to_string(), "a IN (1, 3) AND a >= 2");
+}
+
+/// Training attaches the table's schema; the file keeps it; a loaded model then resolves
+/// and scales queries without the table, to the same estimates.
+#[test]
+fn a_saved_model_estimates_without_the_table() {
+    use stratus_cardest::{CsvOptions, Error, SAMPLE_PATH, read_path};
+    let t = read_path(SAMPLE_PATH, &CsvOptions::default()).unwrap();
+    let mut m = Made::new(
+        &t.domains(),
+        &MadeConfig {
+            hidden: 16,
+            embedding: 8,
+            seed: 2,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(m.schema().is_none());
+    let cfg = TrainConfig {
+        epochs: 1,
+        ..Default::default()
+    };
+    train(&mut m, &t, &cfg, |_| {}).unwrap();
+    assert_eq!(m.schema(), Some(&t.schema()));
+    let loaded = Made::from_bytes(&m.to_bytes()).unwrap();
+    assert_eq!(loaded, m);
+    let schema = loaded.schema().unwrap();
+    assert_eq!(schema.rows(), 2000);
+    assert!(schema.columns()[schema.column_index("dep_time").unwrap()].has_null());
+
+    let ecfg = EstimatorConfig {
+        samples: 200,
+        ..Default::default()
+    };
+    let with_table = Estimator::new(&m, t.rows(), ecfg.clone()).unwrap();
+    let without = Estimator::for_model(&loaded, ecfg.clone()).unwrap();
+    let queries = generate(&t, 20, 5).unwrap();
+    for q in &queries {
+        let a = with_table.estimate(&t, q).unwrap();
+        let b = without.estimate(schema, q).unwrap();
+        assert_eq!(a.to_bits(), b.to_bits(), "{q}");
+    }
+    // Resolution against the schema keeps the typed errors.
+    let bad = Query::new(vec![Predicate::new("nope", Op::Eq, 1.0)]);
+    assert!(matches!(
+        without.estimate(schema, &bad),
+        Err(Error::UnknownColumn(_))
+    ));
+    let bad = Query::new(vec![Predicate::new("carrier", Op::Eq, 1.0)]);
+    assert!(matches!(
+        without.estimate(schema, &bad),
+        Err(Error::WrongLiteralType { .. })
+    ));
+    // An untrained model has no schema to estimate from, until one is attached.
+    let mut bare = Made::new(&t.domains(), &MadeConfig::default()).unwrap();
+    assert!(matches!(
+        Estimator::for_model(&bare, ecfg.clone()),
+        Err(Error::Config(_))
+    ));
+    let other = correlated(50);
+    assert!(matches!(
+        bare.set_schema(other.schema()),
+        Err(Error::SchemaMismatch(_))
+    ));
+    bare.set_schema(t.schema()).unwrap();
+    let est = Estimator::for_model(&bare, ecfg).unwrap();
+    assert!(est.estimate(bare.schema().unwrap(), &queries[0]).unwrap() >= 0.0);
 }

@@ -32,6 +32,7 @@ use stratus_sim::SimRng;
 
 use crate::error::{Error, Result};
 use crate::factor::Factorization;
+use crate::schema::Schema;
 
 pub(crate) use infer::Compiled;
 pub use real::Real;
@@ -235,6 +236,8 @@ pub struct Network<F> {
     mask_out: Array2<F>,
     /// The configuration it was built from (masks are a function of it, so files store it).
     config: MadeConfig,
+    /// The table it was trained on, without its rows (set by training; stored in files).
+    pub(crate) schema: Option<Schema>,
 }
 
 /// The `f32` model used for training and estimation.
@@ -400,12 +403,33 @@ impl<F: Real> Network<F> {
             mask_hidden,
             mask_out,
             config: cfg.clone(),
+            schema: None,
         })
     }
 
     /// The configuration the model was built from.
     pub fn config(&self) -> &MadeConfig {
         &self.config
+    }
+
+    /// The schema of the table the model was last trained on (set by
+    /// [`train`](crate::train()), kept by save and load): enough to resolve queries and scale
+    /// selectivities without the table. `None` for an untrained model and for files of
+    /// format 3 or 4.
+    pub fn schema(&self) -> Option<&Schema> {
+        self.schema.as_ref()
+    }
+
+    /// Attach a table's schema (e.g. to a model loaded from an older file); its domains must
+    /// be the model's.
+    pub fn set_schema(&mut self, schema: Schema) -> Result<()> {
+        if schema.domains() != self.domains() {
+            return Err(Error::SchemaMismatch(
+                "the schema's domains differ from the model's".into(),
+            ));
+        }
+        self.schema = Some(schema);
+        Ok(())
     }
 
     /// The table columns' domain sizes.
