@@ -12,7 +12,9 @@
 //! two million rows, at least 5: `TrainConfig::default_epochs`), `--hidden N`, `--layers N`,
 //! `--model resmade|made`, `--input onehot|binary|embedding`, `--output onehot|embedding`,
 //! `--embedding N`, `--reuse-min-domain N` (embedding outputs only for larger columns),
-//! `--factor-bits N` (split columns of more than 2^N values into digits; 0: never), `--batch N`, `--lr X`, `--queries N`, `--seed N`, `--samples N`, `--sampling systematic|independent`; `--save PATH` (after
+//! `--factor-bits N` (split columns of more than 2^N values into digits; 0: never), `--batch N`, `--lr X`, `--queries N`, `--seed N`, `--samples N`, `--max-samples N` (adaptive: re-estimate a query whose samples'
+//! weights concentrate on a few with 8x the samples, up to N; default: never),
+//! `--sampling systematic|independent`; `--save PATH` (after
 //! training), `--load PATH` (eval: evaluate a saved model instead of training one;
 //! train: continue training it for `--epochs` more, with a fresh optimiser and schedule), `--sql PATH` (eval:
 //! write `true_count<TAB>SELECT ...` per query, for `cardest/scripts/postgres.sh`),
@@ -255,6 +257,11 @@ fn eval(
         table.rows(),
         EstimatorConfig {
             samples: num("--samples", 2000)?,
+            max_samples: num("--max-samples", 0)?,
+            min_effective: opt("--min-effective")
+                .map(str::parse)
+                .transpose()?
+                .unwrap_or(0.02),
             seed,
             sampling: match opt("--sampling").unwrap_or("systematic") {
                 "systematic" => Sampling::Systematic,

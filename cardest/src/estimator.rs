@@ -44,6 +44,15 @@ pub struct EstimatorConfig {
     pub seed: u64,
     /// How the samples sharing a prefix draw the next value.
     pub sampling: Sampling,
+    /// Adaptive sample count: when the samples' final weights concentrate on a few of them
+    /// (effective sample size `(Σw)² / Σw²` under `min_effective` of the samples), the
+    /// query's region was reached by too few samples to trust, and it is estimated again
+    /// with eight times the samples, up to this many. Not above `samples` (the default, 0):
+    /// never, so the estimate's cost is fixed.
+    pub max_samples: usize,
+    /// The effective sample size, as a fraction of the samples, under which a query is
+    /// estimated again (with [`EstimatorConfig::max_samples`] above `samples`).
+    pub min_effective: f64,
 }
 
 /// How the samples that share a prefix draw their next value from the model's distribution
@@ -74,6 +83,8 @@ impl Default for EstimatorConfig {
             samples: 2000,
             seed: 0,
             sampling: Sampling::default(),
+            max_samples: 0,
+            min_effective: 0.02,
         }
     }
 }
@@ -164,7 +175,23 @@ impl<'a> Estimator<'a> {
             return Ok(1.0);
         }
         let point = q.ranges.iter().flatten().all(|r| r.len() == 1);
-        let s = if point { 1 } else { self.cfg.samples };
+        if point {
+            return Ok(self.progressive(&steps, 1).0);
+        }
+        let mut s = self.cfg.samples;
+        loop {
+            let (estimate, effective) = self.progressive(&steps, s);
+            if effective >= self.cfg.min_effective * s as f64 || s >= self.cfg.max_samples {
+                return Ok(estimate);
+            }
+            s = s.saturating_mul(8).min(self.cfg.max_samples);
+        }
+    }
+
+    /// Progressive sampling with `s` samples over `steps` (per network column to sample: its
+    /// factor, the column's code set, the digit's level and the network column): the
+    /// estimated selectivity and the samples' effective sample size.
+    fn progressive(&self, steps: &[(&Factor, &CodeSet, u32, usize)], s: usize) -> (f64, f64) {
         let hidden = self.compiled.base().len();
         let mut rng = SimRng::new(self.cfg.seed);
         // Distinct prefixes: their first-layer pre-activations, each sample's prefix, and per
@@ -323,14 +350,21 @@ impl<'a> Estimator<'a> {
             }
             if !last {
                 if next_partial.is_empty() {
-                    return Ok(0.0);
+                    return (0.0, 0.0);
                 }
                 states = Array2::from_shape_vec((next_partial.len(), hidden), next_rows)
                     .expect("one row per distinct prefix");
                 partial = next_partial;
             }
         }
-        Ok(weights.iter().sum::<f64>() / s as f64)
+        let sum: f64 = weights.iter().sum();
+        let squares: f64 = weights.iter().map(|w| w * w).sum();
+        let effective = if squares > 0.0 {
+            sum * sum / squares
+        } else {
+            0.0
+        };
+        (sum / s as f64, effective)
     }
 }
 

@@ -428,6 +428,7 @@ fn systematic_sampling_is_unbiased_with_less_variance() {
                     samples: 16,
                     seed,
                     sampling,
+                    ..Default::default()
                 };
                 Estimator::new(&m, t.rows(), cfg)
                     .unwrap()
@@ -551,4 +552,42 @@ fn a_saved_model_estimates_without_the_table() {
     bare.set_schema(t.schema()).unwrap();
     let est = Estimator::for_model(&bare, ecfg).unwrap();
     assert!(est.estimate(bare.schema().unwrap(), &queries[0]).unwrap() >= 0.0);
+}
+
+/// The adaptive sample count re-estimates with eight times the samples, capped at
+/// `max_samples`, exactly when the effective sample size is under `min_effective` of the
+/// samples; the re-estimate is the estimate a fixed count that large gives.
+#[test]
+fn adaptive_samples_escalate_by_effective_size() {
+    let t = correlated(400);
+    let m = trained(&t);
+    let q = Query::new(vec![
+        Predicate::new("a", Op::Ge, 3.0),
+        Predicate::new("b", Op::Le, 7.0),
+        Predicate::new("c", Op::Ge, 2.0),
+    ]);
+    let est = |samples: usize, max_samples: usize, min_effective: f64| {
+        Estimator::new(
+            &m,
+            t.rows(),
+            EstimatorConfig {
+                samples,
+                max_samples,
+                min_effective,
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .estimate(&t, &q)
+        .unwrap()
+    };
+    let (fixed_50, fixed_400, fixed_1000) = (est(50, 0, 0.0), est(400, 0, 0.0), est(1000, 0, 0.0));
+    assert_ne!(fixed_50, fixed_400);
+    // Never below the threshold (0), or no room to grow: the plain estimate.
+    assert_eq!(est(50, 1000, 0.0), fixed_50);
+    assert_eq!(est(50, 50, 2.0), fixed_50);
+    // Always below it (an effective size is at most the sample count): 50 -> 400 -> 1000.
+    assert_eq!(est(50, 400, 2.0), fixed_400);
+    assert_eq!(est(50, 1000, 2.0), fixed_1000);
+    assert!(est(50, 1000, 2.0) > 0.0);
 }
