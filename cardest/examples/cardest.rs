@@ -6,7 +6,9 @@
 //! ```
 //! `train` trains and reports bits per tuple vs. the data's entropy; `eval` also generates
 //! Naru's workload and prints q-error quantiles for the model, independence and uniform
-//! sampling at equal memory; `workload --sql PATH` only writes the workload with true counts.
+//! sampling at equal memory; `workload --sql PATH` only writes the workload with true counts;
+//! `estimate --load MODEL --query 'carrier = "AA" AND distance >= 1000'` estimates one query
+//! from a saved model alone (its stored schema resolves the literals; no CSV is read).
 //! Options: `--rows N` (load at most N rows), `--delimiter C` (the CSV's field delimiter:
 //! default `,`, or tab for a `.tsv` / `.tsv.gz` file; `tab` spells a tab), `--epochs N` (default: enough to visit about
 //! two million rows, at least 5: `TrainConfig::default_epochs`), `--hidden N`, `--layers N`,
@@ -38,9 +40,9 @@ const DEFAULT_CSV: &str = concat!(
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mode = args.first().map(String::as_str).unwrap_or("");
-    if !["train", "eval", "workload"].contains(&mode) {
+    if !["train", "eval", "workload", "estimate"].contains(&mode) {
         eprintln!(
-            "usage: cardest train|eval|workload [--csv PATH] [--rows N] [--epochs N] [--hidden N] [--layers N] [--batch N] [--lr X] [--queries N] [--seed N] [--samples N]"
+            "usage: cardest train|eval|workload [--csv PATH] [--rows N] [--epochs N] [--hidden N] [--layers N] [--batch N] [--lr X] [--queries N] [--seed N] [--samples N]\n       cardest estimate --load MODEL --query TEXT [--samples N] [--max-samples N]"
         );
         std::process::exit(2);
     }
@@ -53,6 +55,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let num = |name: &str, default: usize| -> Result<usize, Box<dyn std::error::Error>> {
         Ok(opt(name).map(str::parse).transpose()?.unwrap_or(default))
     };
+    if mode == "estimate" {
+        return estimate_from_file(&opt);
+    }
     let csv = opt("--csv").unwrap_or(DEFAULT_CSV);
     if !std::path::Path::new(csv).exists() {
         println!("data file {csv} is absent; skipping (pass --csv PATH)");
@@ -430,4 +435,38 @@ fn est_samples(args: &[String]) -> String {
         .position(|a| a == "--samples")
         .and_then(|i| args.get(i + 1).cloned())
         .unwrap_or_else(|| "2000".into())
+}
+
+/// `estimate --load MODEL --query TEXT`: one estimate from the model file alone, as a query
+/// optimiser would make it (the file's schema resolves the literals and gives the row count).
+fn estimate_from_file<'a>(
+    opt: &impl Fn(&str) -> Option<&'a str>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let path = opt("--load").ok_or("estimate needs --load MODEL")?;
+    let query: Query = opt("--query")
+        .ok_or("estimate needs --query TEXT")?
+        .parse()?;
+    let model = Made::load(path)?;
+    let schema = model
+        .schema()
+        .ok_or("this model file has no schema (format 3 or 4): use eval --csv")?;
+    let parse = |name: &str, default: usize| -> Result<usize, Box<dyn std::error::Error>> {
+        Ok(opt(name).map(str::parse).transpose()?.unwrap_or(default))
+    };
+    let est = Estimator::for_model(
+        &model,
+        EstimatorConfig {
+            samples: parse("--samples", 2000)?,
+            max_samples: parse("--max-samples", 0)?,
+            ..Default::default()
+        },
+    )?;
+    let started = Instant::now();
+    let rows = est.estimate(schema, &query)?;
+    println!(
+        "{query}: {rows:.1} of {} rows ({:.2} ms)",
+        schema.rows(),
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    Ok(())
 }

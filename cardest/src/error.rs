@@ -58,6 +58,14 @@ pub enum Error {
     /// A model file ends early, has trailing bytes or inconsistent sizes.
     #[error("corrupt or truncated model file: {0}")]
     CorruptModel(&'static str),
+    /// Query text that does not parse (`str::parse::<Query>`).
+    #[error("query text at byte {at}: {reason}")]
+    QueryText {
+        /// Byte offset in the text where the problem starts.
+        at: usize,
+        /// What was expected there.
+        reason: String,
+    },
     /// A query was estimated against a model trained on a table with a different schema.
     #[error("schema mismatch: {0}")]
     SchemaMismatch(String),

@@ -9,6 +9,7 @@ pub mod factor;
 pub mod made;
 pub mod model_file;
 pub mod predicate;
+pub mod query_text;
 pub mod schema;
 mod softmax;
 pub mod table;
