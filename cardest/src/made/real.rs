@@ -30,7 +30,7 @@ pub trait Real:
     /// `e^self`.
     fn exp(self) -> Self;
     /// `e^self` for `self <= 0` (a softmax numerator after subtracting the maximum): a fast
-    /// approximation for `f32` ([`exp_nonpositive`], relative error below 2e-5), the exact
+    /// approximation for `f32` (`made::real::exp_nonpositive`, relative error below 2e-5), the exact
     /// function for `f64` (where the gradient checks need it).
     fn exp_nonpositive(self) -> Self;
     /// The larger of two values.
