@@ -104,6 +104,12 @@ impl<'a> Estimator<'a> {
         if cfg.samples == 0 {
             return Err(Error::Config("samples must be at least 1".into()));
         }
+        if !(cfg.min_effective >= 0.0 && cfg.min_effective.is_finite()) {
+            return Err(Error::Config(format!(
+                "min_effective must be a finite fraction >= 0, not {}",
+                cfg.min_effective
+            )));
+        }
         Ok(Estimator {
             model,
             compiled: Compiled::new(model),
@@ -350,6 +356,7 @@ impl<'a> Estimator<'a> {
             }
             if !last {
                 if next_partial.is_empty() {
+                    // Every sample met a value set of zero mass: no sample to trust at all.
                     return (0.0, 0.0);
                 }
                 states = Array2::from_shape_vec((next_partial.len(), hidden), next_rows)

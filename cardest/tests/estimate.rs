@@ -590,4 +590,14 @@ fn adaptive_samples_escalate_by_effective_size() {
     assert_eq!(est(50, 400, 2.0), fixed_400);
     assert_eq!(est(50, 1000, 2.0), fixed_1000);
     assert!(est(50, 1000, 2.0) > 0.0);
+    for bad in [f64::NAN, -0.5, f64::INFINITY] {
+        let cfg = EstimatorConfig {
+            min_effective: bad,
+            ..Default::default()
+        };
+        assert!(matches!(
+            Estimator::new(&m, t.rows(), cfg),
+            Err(stratus_cardest::Error::Config(_))
+        ));
+    }
 }
