@@ -4,12 +4,12 @@
 //! Empty cells and `NA` are null. Quoting follows RFC 4180 (fields may hold the delimiter,
 //! line breaks and doubled quotes); malformed text is an [`Error::Csv`] with its line.
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::table::Table;
-use crate::value::ColumnData;
+use crate::table::{Column, NULL_TEXT, Table};
 
 /// How to read a CSV file.
 #[derive(Clone, Debug)]
@@ -73,9 +73,11 @@ pub fn read(mut reader: impl Read, opts: &CsvOptions) -> Result<Table> {
     let text = decode(&bytes)?;
     let mut records = Records::new(text, opts.delimiter);
     let (_, names) = records.next().ok_or(Error::EmptyTable("no header row"))??;
-    let mut cells: Vec<Vec<Option<String>>> = vec![Vec::new(); names.len()];
-    for record in records {
-        if opts.max_rows.is_some_and(|m| cells[0].len() >= m) {
+    // Each column keeps its distinct texts once and a u32 per row: a string per cell would
+    // take ten times the file's size in memory.
+    let mut columns: Vec<Interner> = names.iter().map(|_| Interner::default()).collect();
+    for (rows, record) in records.enumerate() {
+        if opts.max_rows.is_some_and(|m| rows >= m) {
             break;
         }
         let (line, fields) = record?;
@@ -85,35 +87,50 @@ pub fn read(mut reader: impl Read, opts: &CsvOptions) -> Result<Table> {
                 reason: format!("{} fields, header has {}", fields.len(), names.len()),
             });
         }
-        for (col, f) in cells.iter_mut().zip(fields) {
+        for (col, f) in columns.iter_mut().zip(fields) {
             let null = opts.null_tokens.iter().any(|t| t == f.trim());
             col.push((!null).then_some(f));
         }
     }
-    let columns = names
-        .into_iter()
-        .zip(cells)
-        .map(|(name, vals)| {
-            let nums: Option<Vec<Option<f64>>> = vals
-                .iter()
-                .map(|v| match v {
-                    None => Some(None),
-                    Some(s) => s
-                        .trim()
-                        .parse::<f64>()
-                        .ok()
-                        .filter(|x| x.is_finite())
-                        .map(Some),
-                })
-                .collect();
-            let data = match nums {
-                Some(n) => ColumnData::Num(n),
-                None => ColumnData::Str(vals),
-            };
-            (name, data)
-        })
-        .collect();
-    Table::from_columns(columns)
+    Table::from_encoded(
+        names
+            .into_iter()
+            .zip(columns)
+            .map(|(name, col)| col.into_column(name))
+            .collect(),
+    )
+}
+
+/// One column's distinct cell texts (each stored once) and per row the index of its text.
+#[derive(Default)]
+struct Interner {
+    index: HashMap<String, u32>,
+    ids: Vec<u32>,
+}
+
+impl Interner {
+    fn push(&mut self, cell: Option<String>) {
+        let id = match cell {
+            None => NULL_TEXT,
+            Some(text) => match self.index.get(&text) {
+                Some(&id) => id,
+                None => {
+                    let id = self.index.len() as u32;
+                    self.index.insert(text, id);
+                    id
+                }
+            },
+        };
+        self.ids.push(id);
+    }
+
+    fn into_column(self, name: String) -> Column {
+        let mut texts = vec![String::new(); self.index.len()];
+        for (text, id) in self.index {
+            texts[id as usize] = text;
+        }
+        Column::from_texts(name, texts, self.ids)
+    }
 }
 
 /// The file's text without a leading byte-order mark; invalid UTF-8 is an error naming the

@@ -7,6 +7,9 @@ use crate::error::{Error, Result};
 use crate::schema::{ColumnSchema, Schema};
 use crate::value::ColumnData;
 
+/// The text index that marks a null cell in [`Column::from_texts`].
+pub(crate) const NULL_TEXT: u32 = u32::MAX;
+
 /// One encoded column: its dictionary and one code per row.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Column {
@@ -72,6 +75,66 @@ impl Column {
         }
     }
 
+    /// A column from the distinct texts of its cells and, per row, the index of its text
+    /// (`NULL_TEXT` for null), as the CSV reader collects them without a string per cell.
+    /// Numeric when every distinct text (trimmed) parses as a finite number, else text:
+    /// the same columns [`Column::encode`] builds from the cells themselves.
+    pub(crate) fn from_texts(name: String, texts: Vec<String>, ids: Vec<u32>) -> Self {
+        let has_null = ids.contains(&NULL_TEXT);
+        let numbers: Option<Vec<f64>> = texts
+            .iter()
+            .map(|t| t.trim().parse::<f64>().ok().filter(|x| x.is_finite()))
+            .collect();
+        // Per distinct text, its code; the dictionary in code order.
+        let (dictionary, code_of) = match numbers {
+            Some(numbers) => {
+                let mut dict = numbers.clone();
+                dict.sort_by(f64::total_cmp);
+                dict.dedup();
+                let code_of: Vec<u32> = numbers
+                    .iter()
+                    .map(|x| dict.partition_point(|y| y < x) as u32)
+                    .collect();
+                (Dictionary::Num(dict), code_of)
+            }
+            None => {
+                let mut order: Vec<u32> = (0..texts.len() as u32).collect();
+                order.sort_by(|&a, &b| {
+                    texts[a as usize]
+                        .as_bytes()
+                        .cmp(texts[b as usize].as_bytes())
+                });
+                let mut code_of = vec![0u32; texts.len()];
+                for (code, &t) in order.iter().enumerate() {
+                    code_of[t as usize] = code as u32;
+                }
+                let mut texts: Vec<Option<String>> = texts.into_iter().map(Some).collect();
+                let dict = order
+                    .iter()
+                    .map(|&t| texts[t as usize].take().expect("each text once"))
+                    .collect();
+                (Dictionary::Str(dict), code_of)
+            }
+        };
+        let null = dictionary.len() as u32;
+        let codes = ids
+            .iter()
+            .map(|&i| {
+                if i == NULL_TEXT {
+                    null
+                } else {
+                    code_of[i as usize]
+                }
+            })
+            .collect();
+        Column {
+            name,
+            dictionary,
+            has_null,
+            codes,
+        }
+    }
+
     /// The column's name.
     pub fn name(&self) -> &str {
         &self.name
@@ -113,30 +176,44 @@ pub struct Table {
 impl Table {
     /// Build from named in-memory columns of equal length.
     pub fn from_columns(columns: Vec<(String, ColumnData)>) -> Result<Self> {
-        if columns.is_empty() {
-            return Err(Error::EmptyTable("no columns"));
-        }
-        let rows = columns[0].1.len();
+        Self::check(
+            columns
+                .iter()
+                .map(|(name, data)| (name.as_str(), data.len())),
+        )?;
+        Table::from_encoded(
+            columns
+                .iter()
+                .map(|(n, d)| Column::encode(n.clone(), d))
+                .collect(),
+        )
+    }
+
+    /// A table of already encoded columns (checked like [`Table::from_columns`]).
+    pub(crate) fn from_encoded(columns: Vec<Column>) -> Result<Self> {
+        let rows = Self::check(columns.iter().map(|c| (c.name.as_str(), c.codes.len())))?;
+        Ok(Table { columns, rows })
+    }
+
+    /// The row count of columns given as (name, length): at least one column and one row,
+    /// equal lengths, distinct names.
+    fn check<'a>(mut columns: impl Iterator<Item = (&'a str, usize)>) -> Result<usize> {
+        let (first, rows) = columns.next().ok_or(Error::EmptyTable("no columns"))?;
         if rows == 0 {
             return Err(Error::EmptyTable("no rows"));
         }
-        let mut names = BTreeSet::new();
-        for (name, data) in &columns {
-            if data.len() != rows {
+        let mut names = BTreeSet::from([first]);
+        for (name, len) in columns {
+            if len != rows {
                 return Err(Error::BadColumns(format!(
-                    "column {name:?} has {} rows, the first has {rows}",
-                    data.len()
+                    "column {name:?} has {len} rows, the first has {rows}"
                 )));
             }
-            if !names.insert(name.as_str()) {
+            if !names.insert(name) {
                 return Err(Error::BadColumns(format!("duplicate column {name:?}")));
             }
         }
-        let columns = columns
-            .iter()
-            .map(|(n, d)| Column::encode(n.clone(), d))
-            .collect();
-        Ok(Table { columns, rows })
+        Ok(rows)
     }
 
     /// Number of rows.

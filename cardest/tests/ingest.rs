@@ -326,3 +326,64 @@ fn workload_skips_columns_that_are_all_null() {
         Err(Error::EmptyTable(_))
     ));
 }
+
+proptest::proptest! {
+    /// The reader interns each column's texts instead of keeping a string per cell; the
+    /// table it builds is the one `Table::from_columns` builds from the cells themselves (a
+    /// column numeric when every non-null cell parses as a finite number, nulls from the
+    /// null tokens).
+    #[test]
+    fn csv_reader_matches_from_columns(
+        rows in proptest::collection::vec(
+            proptest::collection::vec(
+                proptest::prop_oneof![
+                    "-?[0-9]{1,3}(\\.[0-9]{0,2})?",
+                    " ?[0-9] ?",
+                    "[a-c]{1,2}",
+                    proptest::strategy::Just(String::new()),
+                    proptest::strategy::Just("NA".to_owned()),
+                    proptest::strategy::Just("1e2".to_owned()),
+                    proptest::strategy::Just("inf".to_owned()),
+                ],
+                3,
+            ),
+            1..30,
+        ),
+    ) {
+        let mut text = String::from("x,y,z\n");
+        for row in &rows {
+            text.push_str(&row.join(","));
+            text.push('\n');
+        }
+        let got = csv::read(text.as_bytes(), &CsvOptions::default()).unwrap();
+        let reference = Table::from_columns(
+            ["x", "y", "z"]
+                .iter()
+                .enumerate()
+                .map(|(c, name)| {
+                    let cells: Vec<Option<String>> = rows
+                        .iter()
+                        .map(|r| {
+                            let t = r[c].trim();
+                            (!t.is_empty() && t != "NA").then(|| r[c].clone())
+                        })
+                        .collect();
+                    let numbers: Option<Vec<Option<f64>>> = cells
+                        .iter()
+                        .map(|v| match v {
+                            None => Some(None),
+                            Some(s) => s.trim().parse::<f64>().ok().filter(|x| x.is_finite()).map(Some),
+                        })
+                        .collect();
+                    let data = match numbers {
+                        Some(n) => ColumnData::Num(n),
+                        None => ColumnData::Str(cells),
+                    };
+                    (name.to_string(), data)
+                })
+                .collect(),
+        )
+        .unwrap();
+        proptest::prop_assert_eq!(got, reference);
+    }
+}
