@@ -158,6 +158,20 @@ impl<'a> Estimator<'a> {
                 q.ranges.len()
             )));
         }
+        // A query resolved against another table can name codes this model has no outputs
+        // for; that is a schema mismatch, not an index out of bounds.
+        for (c, set) in q.ranges.iter().enumerate() {
+            let beyond = set
+                .as_ref()
+                .and_then(|set| set.ranges().last())
+                .is_some_and(|r| r.end as usize > self.model.domains()[c]);
+            if beyond {
+                return Err(Error::SchemaMismatch(format!(
+                    "query column {c} has codes beyond the model's domain of {}",
+                    self.model.domains()[c]
+                )));
+            }
+        }
         if q.is_empty() {
             return Ok(0.0);
         }

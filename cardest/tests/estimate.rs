@@ -601,3 +601,32 @@ fn adaptive_samples_escalate_by_effective_size() {
         ));
     }
 }
+
+/// A query resolved against a different table with the same number of columns, whose
+/// codes run past the model's domains, is a schema mismatch rather than a panic.
+#[test]
+fn codes_beyond_the_model_are_a_schema_mismatch() {
+    let t = correlated(200);
+    let m = trained(&t);
+    let wider = Table::from_columns(
+        ["a", "b", "c"]
+            .iter()
+            .map(|n| {
+                (
+                    n.to_string(),
+                    ColumnData::Num((0..40).map(|i| Some(i as f64)).collect()),
+                )
+            })
+            .collect(),
+    )
+    .unwrap();
+    let q = Query::new(vec![Predicate::new("a", Op::Ge, 30.0)]);
+    let est = Estimator::new(&m, t.rows(), EstimatorConfig::default()).unwrap();
+    assert!(matches!(
+        est.estimate(&wider, &q),
+        Err(stratus_cardest::Error::SchemaMismatch(_))
+    ));
+    // Codes within the model's domains (0..=5 of its 12) still estimate.
+    let q = Query::new(vec![Predicate::new("a", Op::Le, 5.0)]);
+    assert!(est.estimate(&wider, &q).is_ok());
+}
