@@ -122,6 +122,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(path) => {
             let mut m = Made::load(path)?;
             println!("loaded {path}: {} parameters", m.parameter_count());
+            // Codes are positions in the dictionaries: evaluating on a table whose values
+            // differ would estimate the wrong regions without any error.
+            let same_columns = m
+                .schema()
+                .is_none_or(|s| s.columns() == table.schema().columns());
+            if mode == "eval" && !same_columns {
+                return Err(format!(
+                    "{path} was trained on a table with other columns or values than {csv}"
+                )
+                .into());
+            }
             if mode == "train" {
                 // Continue training the saved model (a fresh Adam state and schedule): the
                 // way to extend a run or to refit a model to new rows of the same schema.
