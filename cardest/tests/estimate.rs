@@ -630,3 +630,25 @@ fn codes_beyond_the_model_are_a_schema_mismatch() {
     let q = Query::new(vec![Predicate::new("a", Op::Le, 5.0)]);
     assert!(est.estimate(&wider, &q).is_ok());
 }
+
+/// A query optimiser shares one loaded model and estimator across its planning threads.
+#[test]
+fn models_and_estimators_are_shareable_across_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<Made>();
+    shareable::<Estimator<'static>>();
+    shareable::<stratus_cardest::Schema>();
+    shareable::<Table>();
+    let t = correlated(200);
+    let m = trained(&t);
+    let est = Estimator::for_model(&m, EstimatorConfig::default()).unwrap();
+    let q = Query::new(vec![Predicate::new("a", Op::Le, 5.0)]);
+    let alone = est.estimate(&t, &q).unwrap();
+    let shared: Vec<f64> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| s.spawn(|| est.estimate(m.schema().unwrap(), &q).unwrap()))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(shared.iter().all(|&x| x.to_bits() == alone.to_bits()));
+}
