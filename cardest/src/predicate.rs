@@ -3,9 +3,8 @@
 use std::fmt;
 use std::ops::Range;
 
-use crate::dictionary::Dictionary;
 use crate::error::{Error, Result};
-use crate::schema::Schema;
+use crate::schema::{ColumnSchema, Schema};
 use crate::table::Table;
 use crate::value::Literal;
 
@@ -207,7 +206,7 @@ impl Query {
             let idx = catalog
                 .find_column(&p.column)
                 .ok_or_else(|| Error::UnknownColumn(p.column.clone()))?;
-            let dict = catalog.dictionary(idx);
+            let dict = catalog.column(idx).dictionary();
             let set = match &p.condition {
                 Condition::Compare(op, lit) => {
                     CodeSet::range(dict.code_range(&p.column, *op, lit)?)
@@ -232,21 +231,20 @@ impl Query {
 pub trait Catalog {
     /// Number of columns.
     fn column_count(&self) -> usize;
+    /// Column `index` without its rows (`index < column_count()`).
+    fn column(&self, index: usize) -> &ColumnSchema;
     /// Index of the column named `name`.
-    fn find_column(&self, name: &str) -> Option<usize>;
-    /// The dictionary of column `index` (`index < column_count()`).
-    fn dictionary(&self, index: usize) -> &Dictionary;
+    fn find_column(&self, name: &str) -> Option<usize> {
+        (0..self.column_count()).position(|i| self.column(i).name() == name)
+    }
 }
 
 impl Catalog for Table {
     fn column_count(&self) -> usize {
         self.columns().len()
     }
-    fn find_column(&self, name: &str) -> Option<usize> {
-        self.column_index(name)
-    }
-    fn dictionary(&self, index: usize) -> &Dictionary {
-        self.columns()[index].dictionary()
+    fn column(&self, index: usize) -> &ColumnSchema {
+        self.columns()[index].schema()
     }
 }
 
@@ -254,10 +252,7 @@ impl Catalog for Schema {
     fn column_count(&self) -> usize {
         self.columns().len()
     }
-    fn find_column(&self, name: &str) -> Option<usize> {
-        self.column_index(name)
-    }
-    fn dictionary(&self, index: usize) -> &Dictionary {
-        self.columns()[index].dictionary()
+    fn column(&self, index: usize) -> &ColumnSchema {
+        &self.columns()[index]
     }
 }

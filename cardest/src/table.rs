@@ -13,9 +13,8 @@ pub(crate) const NULL_TEXT: u32 = u32::MAX;
 /// One encoded column: its dictionary and one code per row.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Column {
-    name: String,
-    dictionary: Dictionary,
-    has_null: bool,
+    /// Name, dictionary and null flag: what the column's [`Schema`] keeps of it.
+    info: ColumnSchema,
     codes: Vec<u32>,
 }
 
@@ -42,13 +41,7 @@ impl Column {
                         _ => null,
                     })
                     .collect();
-                let has_null = codes.contains(&null);
-                Column {
-                    name,
-                    dictionary: Dictionary::Num(dict),
-                    has_null,
-                    codes,
-                }
+                Column::new(name, Dictionary::Num(dict), codes)
             }
             ColumnData::Str(vals) => {
                 let set: BTreeSet<&[u8]> = vals.iter().flatten().map(|s| s.as_bytes()).collect();
@@ -64,13 +57,7 @@ impl Column {
                         None => null,
                     })
                     .collect();
-                let has_null = codes.contains(&null);
-                Column {
-                    name,
-                    dictionary: Dictionary::Str(dict),
-                    has_null,
-                    codes,
-                }
+                Column::new(name, Dictionary::Str(dict), codes)
             }
         }
     }
@@ -80,7 +67,6 @@ impl Column {
     /// Numeric when every distinct text (trimmed) parses as a finite number, else text:
     /// the same columns [`Column::encode`] builds from the cells themselves.
     pub(crate) fn from_texts(name: String, texts: Vec<String>, ids: Vec<u32>) -> Self {
-        let has_null = ids.contains(&NULL_TEXT);
         let numbers: Option<Vec<f64>> = texts
             .iter()
             .map(|t| t.trim().parse::<f64>().ok().filter(|x| x.is_finite()))
@@ -127,37 +113,50 @@ impl Column {
                 }
             })
             .collect();
+        Column::new(name, dictionary, codes)
+    }
+
+    /// A column of these codes over `dictionary` (code `dictionary.len()` is null).
+    fn new(name: String, dictionary: Dictionary, codes: Vec<u32>) -> Self {
+        let has_null = codes.contains(&(dictionary.len() as u32));
         Column {
-            name,
-            dictionary,
-            has_null,
+            info: ColumnSchema {
+                name,
+                dictionary,
+                has_null,
+            },
             codes,
         }
     }
 
+    /// The column without its rows.
+    pub fn schema(&self) -> &ColumnSchema {
+        &self.info
+    }
+
     /// The column's name.
     pub fn name(&self) -> &str {
-        &self.name
+        self.info.name()
     }
 
     /// Its sorted distinct values.
     pub fn dictionary(&self) -> &Dictionary {
-        &self.dictionary
+        self.info.dictionary()
     }
 
     /// Whether some row is null; if so, code `dictionary().len()` means null.
     pub fn has_null(&self) -> bool {
-        self.has_null
+        self.info.has_null()
     }
 
     /// The code meaning null (equal to the number of distinct values).
     pub fn null_code(&self) -> u32 {
-        self.dictionary.len() as u32
+        self.info.dictionary().len() as u32
     }
 
     /// Number of codes the model sees: distinct values, plus one if there are nulls.
     pub fn domain(&self) -> usize {
-        self.dictionary.len() + usize::from(self.has_null)
+        self.info.domain()
     }
 
     /// One code per row.
@@ -191,7 +190,7 @@ impl Table {
 
     /// A table of already encoded columns (checked like [`Table::from_columns`]).
     pub(crate) fn from_encoded(columns: Vec<Column>) -> Result<Self> {
-        let rows = Self::check(columns.iter().map(|c| (c.name.as_str(), c.codes.len())))?;
+        let rows = Self::check(columns.iter().map(|c| (c.name(), c.codes.len())))?;
         Ok(Table { columns, rows })
     }
 
@@ -228,7 +227,7 @@ impl Table {
 
     /// The position of the column named `name`.
     pub fn column_index(&self, name: &str) -> Option<usize> {
-        self.columns.iter().position(|c| c.name == name)
+        self.columns.iter().position(|c| c.name() == name)
     }
 
     /// Per-column domain sizes (the model's output widths).
@@ -244,15 +243,7 @@ impl Table {
     /// The table without its rows: column names, dictionaries, nulls and the row count.
     pub fn schema(&self) -> Schema {
         Schema {
-            columns: self
-                .columns
-                .iter()
-                .map(|c| ColumnSchema {
-                    name: c.name.clone(),
-                    dictionary: c.dictionary.clone(),
-                    has_null: c.has_null,
-                })
-                .collect(),
+            columns: self.columns.iter().map(|c| c.info.clone()).collect(),
             rows: self.rows,
         }
     }
